@@ -1,0 +1,210 @@
+/**
+ * Strict, bounds-checked reader for the TLS presentation language of RFC 9420 §2.1.
+ *
+ * Every read checks bounds first; varint lengths must be minimal and never use the `11` prefix;
+ * a vector's items must consume its declared length exactly; `finish()` rejects trailing bytes.
+ * Errors are {@link CodecError}s that name the field path (`welcome.secrets[2].kem_output`) and
+ * the offset. The reader never allocates according to a claimed length before checking that the
+ * bytes are really there, so hostile length headers cannot exhaust memory.
+ * @module
+ */
+import { CodecError } from "../errors.js";
+
+export interface ReaderOptions {
+  /** Largest accepted single vector body in bytes (default 64 MiB). */
+  readonly maxVectorBytes?: number;
+  /** Largest number of items in one vector (default 1,048,576). */
+  readonly maxVectorItems?: number;
+}
+
+const DEFAULT_MAX_VECTOR_BYTES = 64 * 1024 * 1024;
+const DEFAULT_MAX_VECTOR_ITEMS = 1 << 20;
+
+export class Reader {
+  private readonly buf: Uint8Array;
+  private pos: number;
+  /** End of the readable region; shrinks while inside a vector. */
+  private end: number;
+  private readonly path: string[] = [];
+  private readonly maxVectorBytes: number;
+  private readonly maxVectorItems: number;
+
+  constructor(buf: Uint8Array, options: ReaderOptions = {}) {
+    if (!(buf instanceof Uint8Array)) throw new TypeError(`"buf" expected Uint8Array, got ${typeof buf}`);
+    this.buf = buf;
+    this.pos = 0;
+    this.end = buf.length;
+    this.maxVectorBytes = options.maxVectorBytes ?? DEFAULT_MAX_VECTOR_BYTES;
+    this.maxVectorItems = options.maxVectorItems ?? DEFAULT_MAX_VECTOR_ITEMS;
+  }
+
+  get offset(): number {
+    return this.pos;
+  }
+
+  get remaining(): number {
+    return this.end - this.pos;
+  }
+
+  /** The dotted field path at this point, for error messages. */
+  fieldPath(): string {
+    let s = "";
+    for (const part of this.path) s += part.startsWith("[") || s === "" ? part : `.${part}`;
+    return s;
+  }
+
+  /** Throw a {@link CodecError} at the current offset and field. */
+  fail(code: string, message: string): never {
+    throw new CodecError(code, message, this.pos, this.fieldPath());
+  }
+
+  /** Run `fn` with `name` pushed on the field path. */
+  field<T>(name: string, fn: () => T): T {
+    const depth = this.path.length;
+    this.path.push(name);
+    try {
+      return fn();
+    } finally {
+      this.path.length = depth;
+    }
+  }
+
+  private need(n: number): void {
+    if (n > this.end - this.pos) {
+      this.fail("unexpected_eof", `need ${n} byte(s), ${this.end - this.pos} left`);
+    }
+  }
+
+  u8(): number {
+    this.need(1);
+    return this.buf[this.pos++]!;
+  }
+
+  u16(): number {
+    this.need(2);
+    const b = this.buf;
+    const p = this.pos;
+    this.pos = p + 2;
+    return (b[p]! << 8) | b[p + 1]!;
+  }
+
+  u32(): number {
+    this.need(4);
+    const b = this.buf;
+    const p = this.pos;
+    this.pos = p + 4;
+    return ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+  }
+
+  u64(): bigint {
+    const hi = this.u32();
+    const lo = this.u32();
+    return (BigInt(hi) << 32n) | BigInt(lo);
+  }
+
+  /** `n` raw bytes (a fixed-size array), copied. */
+  bytes(n: number): Uint8Array {
+    this.need(n);
+    const out = this.buf.slice(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  /** RFC 9420 §2.1.2 varint: minimal encodings only, prefix `11` rejected. */
+  varint(): number {
+    this.need(1);
+    const first = this.buf[this.pos]!;
+    const prefix = first >> 6;
+    if (prefix === 3) this.fail("invalid_varint_prefix", "varint prefix 0b11 is reserved");
+    const size = 1 << prefix; // 1, 2 or 4
+    this.need(size);
+    let v = first & 0x3f;
+    for (let i = 1; i < size; i++) v = v * 256 + this.buf[this.pos + i]!;
+    // RFC 9420 §2.1.2: "values using more bits than necessary MUST be treated as malformed"
+    if ((size === 2 && v <= 0x3f) || (size === 4 && v <= 0x3fff)) {
+      this.fail("non_minimal_varint", `varint ${v} encoded in ${size} bytes`);
+    }
+    this.pos += size;
+    return v;
+  }
+
+  private vectorLength(): number {
+    const len = this.varint();
+    if (len > this.maxVectorBytes) this.fail("vector_too_large", `vector of ${len} bytes exceeds the cap of ${this.maxVectorBytes}`);
+    this.need(len);
+    return len;
+  }
+
+  /** `opaque data<V>`: a varint length then that many bytes, copied. */
+  opaque(): Uint8Array {
+    const len = this.vectorLength();
+    const out = this.buf.slice(this.pos, this.pos + len);
+    this.pos += len;
+    return out;
+  }
+
+  /** `T items<V>`: items must consume the declared length exactly. */
+  vector<T>(readItem: (r: Reader, index: number) => T): T[] {
+    const len = this.vectorLength();
+    const savedEnd = this.end;
+    const stop = this.pos + len;
+    this.end = stop;
+    const items: T[] = [];
+    while (this.pos < stop) {
+      if (items.length >= this.maxVectorItems) this.fail("vector_too_many_items", `more than ${this.maxVectorItems} items`);
+      const i = items.length;
+      this.path.push(`[${i}]`);
+      items.push(readItem(this, i));
+      this.path.pop();
+    }
+    this.end = savedEnd;
+    return items;
+  }
+
+  /** Read exactly `len` bytes as a sub-structure with `fn`, which must consume them all. */
+  sized<T>(len: number, fn: (r: Reader) => T): T {
+    this.need(len);
+    const savedEnd = this.end;
+    const stop = this.pos + len;
+    this.end = stop;
+    const v = fn(this);
+    if (this.pos !== stop) this.fail("trailing_bytes", `${stop - this.pos} unread byte(s) in a sized structure`);
+    this.end = savedEnd;
+    return v;
+  }
+
+  /** `optional<T>`: presence byte 0 or 1, anything else is malformed. */
+  optional<T>(readItem: (r: Reader) => T): T | null {
+    const present = this.u8();
+    if (present === 0) return null;
+    if (present !== 1) {
+      this.pos--;
+      this.fail("invalid_optional", `optional presence byte must be 0 or 1, got ${present}`);
+    }
+    return readItem(this);
+  }
+
+  /** Reject anything left over. */
+  finish(): void {
+    if (this.pos !== this.buf.length) {
+      this.fail("trailing_bytes", `${this.buf.length - this.pos} trailing byte(s)`);
+    }
+  }
+}
+
+/**
+ * Decode a whole buffer with `read`, requiring it to consume every byte. Any non-codec exception
+ * from a decoder (there should be none) is wrapped, so callers see only {@link CodecError}.
+ */
+export function decode<T>(buf: Uint8Array, read: (r: Reader) => T, what: string, options?: ReaderOptions): T {
+  const r = new Reader(buf, options);
+  try {
+    const v = r.field(what, () => read(r));
+    r.finish();
+    return v;
+  } catch (e) {
+    if (e instanceof CodecError) throw e;
+    if (e instanceof Error && "code" in e) throw e;
+    throw new CodecError("malformed", `malformed ${what}: ${e instanceof Error ? e.message : String(e)}`, r.offset, r.fieldPath(), { cause: e });
+  }
+}

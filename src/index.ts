@@ -1,0 +1,33 @@
+/**
+ * xmpp-mls: the MLS (RFC 9420) engine. Crypto providers live in subpaths
+ * (`xmpp-mls/crypto/native`, `xmpp-mls/crypto/portable`) so a browser bundle never pulls in
+ * node:crypto.
+ * @module
+ */
+export * from "./errors.js";
+export { Reader, Writer, decode, encode, type ReaderOptions } from "./codec/index.js";
+export {
+  ALL_SUITE_IDS,
+  SUITES,
+  cipherSuiteIds,
+  isCipherSuiteId,
+  type CipherSuite,
+  type CipherSuiteId,
+  type CipherSuiteName,
+  type CryptoProvider,
+  type KeyPair,
+  type SuiteParams,
+} from "./crypto/cipher-suite.js";
+export * from "./crypto/labeled.js";
+export * from "./mls/core/protocol.js";
+export * from "./mls/core/extension.js";
+export * from "./mls/framing/mls-message.js";
+export * from "./mls/framing/content-auth.js";
+export * from "./mls/framing/public-message-protection.js";
+export * from "./mls/framing/private-message-protection.js";
+export * from "./mls/schedule/group-context.js";
+export * from "./mls/schedule/key-schedule.js";
+export * from "./mls/schedule/secret-tree.js";
+export * from "./mls/schedule/psk.js";
+export * from "./mls/schedule/transcript-hash.js";
+export { bytesEqual, constantTimeEqual, fromHex, toHex } from "./util/bytes.js";

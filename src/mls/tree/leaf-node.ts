@@ -1,0 +1,178 @@
+/**
+ * LeafNode (RFC 9420 §7.2): a member's public state in the ratchet tree, also carried inside
+ * KeyPackages and Update proposals and at the head of an UpdatePath. This module holds the layout
+ * and the to-be-signed encoding (LeafNodeTBS); signature checks and the §7.3 validation rules live
+ * with the tree logic.
+ * @module
+ */
+import { decode, type Reader } from "../../codec/reader.js";
+import { encode, Writer } from "../../codec/writer.js";
+import { UsageError } from "../../errors.js";
+import { readCapabilities, writeCapabilities, type Capabilities } from "../core/capabilities.js";
+import { readCredential, writeCredential, type Credential } from "../core/credential.js";
+import { readExtensions, writeExtensions, type Extension } from "../core/extension.js";
+import { readLifetime, writeLifetime, type Lifetime } from "../core/lifetime.js";
+import { leafNodeSources } from "../core/protocol.js";
+
+/** The fields shared by every LeafNode source. */
+interface LeafNodeCommon {
+  readonly encryptionKey: Uint8Array;
+  readonly signatureKey: Uint8Array;
+  readonly credential: Credential;
+  readonly capabilities: Capabilities;
+  readonly extensions: readonly Extension[];
+}
+
+/** `case key_package: Lifetime lifetime;` */
+export interface KeyPackageLeafNodeSource {
+  readonly leafNodeSource: typeof leafNodeSources.key_package;
+  readonly lifetime: Lifetime;
+}
+
+/** `case update: struct{};` */
+export interface UpdateLeafNodeSource {
+  readonly leafNodeSource: typeof leafNodeSources.update;
+}
+
+/** `case commit: opaque parent_hash<V>;` */
+export interface CommitLeafNodeSource {
+  readonly leafNodeSource: typeof leafNodeSources.commit;
+  readonly parentHash: Uint8Array;
+}
+
+/** The `leaf_node_source` select of LeafNode and LeafNodeTBS (RFC 9420 §7.2). */
+export type LeafNodeSourceFields = KeyPackageLeafNodeSource | UpdateLeafNodeSource | CommitLeafNodeSource;
+
+/** Everything in a LeafNode above the signature: the signed part of LeafNodeTBS. */
+export type LeafNodeContent = LeafNodeCommon & LeafNodeSourceFields;
+
+/**
+ * RFC 9420 §7.2:
+ *   struct {
+ *       HPKEPublicKey encryption_key;
+ *       SignaturePublicKey signature_key;
+ *       Credential credential;
+ *       Capabilities capabilities;
+ *
+ *       LeafNodeSource leaf_node_source;
+ *       select (LeafNode.leaf_node_source) {
+ *           case key_package:
+ *               Lifetime lifetime;
+ *
+ *           case update:
+ *               struct{};
+ *
+ *           case commit:
+ *               opaque parent_hash<V>;
+ *       };
+ *
+ *       Extension extensions<V>;
+ *       // SignWithLabel(., "LeafNodeTBS", LeafNodeTBS)
+ *       opaque signature<V>;
+ *   } LeafNode;
+ */
+export type LeafNode = LeafNodeContent & { readonly signature: Uint8Array };
+
+function readLeafNodeContent(r: Reader): LeafNodeContent {
+  const encryptionKey = r.field("encryption_key", () => r.opaque());
+  const signatureKey = r.field("signature_key", () => r.opaque());
+  const credential = r.field("credential", () => readCredential(r));
+  const capabilities = r.field("capabilities", () => readCapabilities(r));
+  const leafNodeSource = r.field("leaf_node_source", () => r.u8());
+  switch (leafNodeSource) {
+    case leafNodeSources.key_package: {
+      const lifetime = r.field("lifetime", () => readLifetime(r));
+      const extensions = readExtensions(r);
+      return { encryptionKey, signatureKey, credential, capabilities, leafNodeSource, lifetime, extensions };
+    }
+    case leafNodeSources.update: {
+      const extensions = readExtensions(r);
+      return { encryptionKey, signatureKey, credential, capabilities, leafNodeSource, extensions };
+    }
+    case leafNodeSources.commit: {
+      const parentHash = r.field("parent_hash", () => r.opaque());
+      const extensions = readExtensions(r);
+      return { encryptionKey, signatureKey, credential, capabilities, leafNodeSource, parentHash, extensions };
+    }
+    default:
+      return r.field("leaf_node_source", () => r.fail("bad_enum", `unknown LeafNodeSource ${leafNodeSource}`));
+  }
+}
+
+function writeLeafNodeContent(w: Writer, v: LeafNodeContent): void {
+  w.opaque(v.encryptionKey).opaque(v.signatureKey);
+  writeCredential(w, v.credential);
+  writeCapabilities(w, v.capabilities);
+  w.u8(v.leafNodeSource);
+  switch (v.leafNodeSource) {
+    case leafNodeSources.key_package:
+      writeLifetime(w, v.lifetime);
+      break;
+    case leafNodeSources.update:
+      break;
+    case leafNodeSources.commit:
+      w.opaque(v.parentHash);
+      break;
+  }
+  writeExtensions(w, v.extensions);
+}
+
+export function readLeafNode(r: Reader): LeafNode {
+  const content = readLeafNodeContent(r);
+  const signature = r.field("signature", () => r.opaque());
+  return { ...content, signature };
+}
+
+export function writeLeafNode(w: Writer, v: LeafNode): void {
+  writeLeafNodeContent(w, v);
+  w.opaque(v.signature);
+}
+
+export function encodeLeafNode(v: LeafNode): Uint8Array {
+  return encode(v, writeLeafNode);
+}
+
+export function decodeLeafNode(bytes: Uint8Array): LeafNode {
+  return decode(bytes, readLeafNode, "LeafNode");
+}
+
+/** The group a leaf is signed for: required for `update` and `commit` sources (RFC 9420 §7.2). */
+export interface LeafNodeGroupContext {
+  readonly groupId: Uint8Array;
+  readonly leafIndex: number;
+}
+
+/**
+ * RFC 9420 §7.2 LeafNodeTBS: the LeafNode fields above the signature, then, for the `update` and
+ * `commit` sources, the group ID and leaf index the leaf is signed for:
+ *
+ *       select (LeafNodeTBS.leaf_node_source) {
+ *           case key_package:
+ *               struct{};
+ *
+ *           case update:
+ *               opaque group_id<V>;
+ *               uint32 leaf_index;
+ *
+ *           case commit:
+ *               opaque group_id<V>;
+ *               uint32 leaf_index;
+ *       };
+ *
+ * `group` is ignored for `key_package` leaves and required (UsageError otherwise) for the others.
+ */
+export function writeLeafNodeTbs(w: Writer, leaf: LeafNodeContent, group?: LeafNodeGroupContext): void {
+  writeLeafNodeContent(w, leaf);
+  if (leaf.leafNodeSource === leafNodeSources.key_package) return;
+  if (group === undefined) {
+    throw new UsageError("missing_group_context", "LeafNodeTBS for an update or commit leaf needs the group_id and leaf_index");
+  }
+  w.opaque(group.groupId).u32(group.leafIndex);
+}
+
+/** The bytes signed with label "LeafNodeTBS" (RFC 9420 §7.2). */
+export function encodeLeafNodeTbs(leaf: LeafNodeContent, group?: LeafNodeGroupContext): Uint8Array {
+  const w = new Writer(512);
+  writeLeafNodeTbs(w, leaf, group);
+  return w.finish();
+}
