@@ -1,10 +1,10 @@
 /**
- * Minimal type declarations for the parts of xmpp.js the integration tests use:
+ * Minimal type declarations for the parts of xmpp.js that src/ and the tests use:
  * @xmpp/client 0.14 (ESM), @xmpp/component 0.13.1 (CommonJS) and @xmpp/debug ship no types.
  * `@xmpp/xml` is declared once, in src/xmpp/xmpp-xml.d.ts; both @xmpp/xml copies in node_modules
  * build on the same ltx 3.1.2 Element, so that one type serves the component too.
  *
- * If src/ later needs @xmpp/client or @xmpp/component, move these declarations next to that code
+^ * Keep one declaration per module here
  * (one declaration per module: duplicates are not reported under skipLibCheck, they silently merge).
  */
 
