@@ -4,7 +4,7 @@
  * `@xmpp/xml` is declared once, in src/xmpp/xmpp-xml.d.ts; both @xmpp/xml copies in node_modules
  * build on the same ltx 3.1.2 Element, so that one type serves the component too.
  *
-^ * Keep one declaration per module here
+ * Keep one declaration per module here
  * (one declaration per module: duplicates are not reported under skipLibCheck, they silently merge).
  */
 
