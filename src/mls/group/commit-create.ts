@@ -11,7 +11,7 @@
 import { InternalError, ValidationError } from "../../errors.js";
 import { EMPTY, toHex, wipe } from "../../util/bytes.js";
 import { encode } from "../../codec/writer.js";
-import { writePreSharedKeyId } from "../core/pre-shared-key-id.js";
+import { writePreSharedKeyId, type ResumptionPskUsage } from "../core/pre-shared-key-id.js";
 import { contentTypes, proposalOrRefTypes, proposalTypes, senderTypes } from "../core/protocol.js";
 import type { Sender } from "../framing/sender.js";
 import type { ProposalOrRef, Proposal } from "../messages/proposal.js";
@@ -28,7 +28,7 @@ import type { ExternalPskStore } from "./group-config.js";
 import { createGroupInfo, groupInfoMessage } from "./group-info-ops.js";
 import type { GroupState, PendingProposal } from "./group-state.js";
 import { frameContent, protectContent, signContent, wireFormatFor } from "./outbound.js";
-import { ownGroupResumption, pskSecretFor } from "./psk-lookup.js";
+import { ownGroupResumption, pskSecretFor, type ResumptionPskSource } from "./psk-lookup.js";
 import { checkAppliedProposals, validateProposal, validateProposalList, type ValidationContext } from "./proposal-validation.js";
 import { membershipChanges, type CreatedCommit, type StagedCommit } from "./staged-commit.js";
 import { buildWelcome, welcomeMessage } from "./welcome.js";
@@ -55,6 +55,12 @@ export interface CreateCommitOptions {
   readonly externalPub?: boolean;
   /** Changes to our leaf in the UpdatePath (new capabilities or extensions). */
   readonly leaf?: Partial<Pick<LeafTemplate, "capabilities" | "extensions">>;
+  /**
+   * The first Commit of a group created by ReInit (RFC 9420 §11.2) or branching (§11.3), as
+   * reinit.ts builds it: allows one PreSharedKey proposal of that resumption usage (§12.1.4) and
+   * supplies the old group's resumption PSKs.
+   */
+  readonly resumption?: { readonly usage: ResumptionPskUsage; readonly psks: ResumptionPskSource };
 }
 
 function validationContext(state: GroupState): ValidationContext {
@@ -145,7 +151,7 @@ export async function createCommit(state: GroupState, options: CreateCommitOptio
   const byValue = options.proposals ?? [];
   for (const p of byValue) {
     if (p.proposalType === proposalTypes.update) throw new ValidationError("update_by_committer", "a committer changes its own leaf through the path, not an Update", "RFC 9420 §12.2");
-    await validateProposal(ctx, p, ownSender, { sending: true });
+    await validateProposal(ctx, p, ownSender, { sending: true, resumptionUsage: options.resumption?.usage });
   }
   const resolved: ResolvedProposal[] = [
     ...byRef.map((p) => ({ proposal: p.proposal, sender: p.sender, ref: p.ref })),
@@ -162,7 +168,7 @@ export async function createCommit(state: GroupState, options: CreateCommitOptio
     applied.psks,
     {
       external: options.externalPsks ? [options.externalPsks, state.config.externalPsks] : [state.config.externalPsks],
-      resumption: ownGroupResumption(state.groupId, (e) => state.resumptionPsk(e)),
+      resumption: ownGroupResumption(state.groupId, (e) => state.resumptionPsk(e), options.resumption?.psks),
     },
     "RFC 9420 §12.4.1",
   );

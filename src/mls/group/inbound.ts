@@ -14,7 +14,7 @@
  */
 import { InternalError, UsageError, ValidationError } from "../../errors.js";
 import { bytesEqual } from "../../util/bytes.js";
-import { extensionTypes, findExtension } from "../core/extension.js";
+import { extensionTypes, findExtension, type Extension } from "../core/extension.js";
 import { decodeExternalSenders } from "../core/external-senders.js";
 import { contentTypes, proposalTypes, senderTypes, wireFormats, type ContentType } from "../core/protocol.js";
 import { verifyFramedContentSignature } from "../framing/content-auth.js";
@@ -75,9 +75,10 @@ function memberLeaf(tree: TreeState, leafIndex: number): LeafNode {
 
 /**
  * RFC 9420 §6.1: the signature key of a non-member sender, with the content-type rules of each
- * sender type.
+ * sender type. `groupContextExtensions` are those of the message's epoch (for external_senders).
+ * Shared with the Delivery Service observer (public-group.ts).
  */
-function nonMemberSignatureKey(state: GroupState, ac: AuthenticatedContent): Uint8Array {
+export function nonMemberSignatureKey(groupContextExtensions: readonly Extension[], ac: AuthenticatedContent): Uint8Array {
   const c = ac.content;
   switch (c.sender.senderType) {
     case senderTypes.external: {
@@ -85,7 +86,7 @@ function nonMemberSignatureKey(state: GroupState, ac: AuthenticatedContent): Uin
       if (c.contentType !== contentTypes.proposal || !EXTERNAL_PROPOSAL_TYPES.has(c.proposal.proposalType)) {
         throw new ValidationError("external_sender_content", "an external sender may only send add, remove, psk, reinit or group_context_extensions proposals", "RFC 9420 §12.1.8");
       }
-      const ext = findExtension(state.groupContext.extensions, extensionTypes.external_senders);
+      const ext = findExtension(groupContextExtensions, extensionTypes.external_senders);
       if (ext === null) throw new ValidationError("no_external_senders", "the group has no external_senders extension", "RFC 9420 §12.1.8");
       const sender = decodeExternalSenders(ext.extensionData)[c.sender.senderIndex];
       if (sender === undefined) throw new ValidationError("unknown_external_sender", `no external sender ${c.sender.senderIndex}`, "RFC 9420 §12.1.8.1");
@@ -128,7 +129,7 @@ export function verifyInbound(state: GroupState, msg: MlsMessage): InboundMessag
       return { kind: "verified", message: { ac, past: null, generation: null, senderLeaf: leaf, skipped: [] } };
     }
     const ac = unprotectPublicMessage(state.cs, pm);
-    const key = nonMemberSignatureKey(state, ac);
+    const key = nonMemberSignatureKey(state.groupContext.extensions, ac);
     // RFC 9420 §6.1: only member and new_member_commit signatures cover the GroupContext.
     verifyFramedContentSignature(state.cs, key, ac, senderSignsGroupContext(c.sender) ? state.groupContextBytes : undefined);
     return { kind: "verified", message: { ac, past: null, generation: null, senderLeaf: null, skipped: [] } };

@@ -7,6 +7,12 @@
  *                        ▲              ├─ createCommit ─► { commitMessage, welcome, groupInfo, staged }
  *                        │              └─ processMessage ─► application │ proposal │ commit (staged) │ own
  *                        └──── mergeStagedCommit(state, staged) once the Delivery Service accepted it
+ *
+ *   joinExternally(GroupInfo) ─► { commitMessage, staged } ─► completeExternalJoin(staged) ─► GroupState
+ *   createExternalProposal / createNewMemberProposal ─► PublicMessage for the members (RFC 9420 §12.1.8)
+ *   createReinitGroup / branchGroup ─► { state, welcome };  joinReinitGroup / joinBranchGroup (§11.2, §11.3)
+ *   PublicGroup (Delivery Service observer): fromGroupInfo ─► processProposal / validateCommit ─► applyCommit
+ *   saveGroupState / loadGroupState, savePendingKeyPackage / loadPendingKeyPackage (versioned "XMLS" blobs)
  * ```
  *
  * States are immutable values (the epoch's SecretTree is the one shared, mutable part; see
@@ -55,3 +61,37 @@ export { verifyInbound, type VerifiedMessage, type InboundMessage } from "./inbo
 export { lookupPsks, pskSecretFor, checkPskProposalId, freshPskNonce, ownGroupResumption, type PskLookup, type ResumptionPskSource } from "./psk-lookup.js";
 export { buildNextState, deriveNextEpoch, provisionalGroupContext, type NextEpoch, type NextEpochInput, type SignedCommit } from "./epoch-transition.js";
 export { credentialFactsOf, groupFactsOf, checkLeafFitsGroup, checkAllMembersSupport, checkUniqueLeafKeys, leafBySignatureKey, KeySet } from "./group-facts.js";
+export {
+  joinExternally,
+  completeExternalJoin,
+  createExternalProposal,
+  createNewMemberProposal,
+  type JoinExternallyParams,
+  type ExternalJoin,
+  type ExternalProposal,
+  type ExternalProposalParams,
+  type NewMemberProposalParams,
+} from "./external.js";
+export {
+  createReinitGroup,
+  branchGroup,
+  joinReinitGroup,
+  joinBranchGroup,
+  type ResumedGroup,
+  type ReinitGroupParams,
+  type BranchGroupParams,
+  type JoinResumedParams,
+} from "./reinit.js";
+export { PublicGroup, type PublicMember, type AddedPublicMember, type UpdatedPublicMember, type CommitValidation, type PublicProposal } from "./public-group.js";
+export {
+  saveGroupState,
+  loadGroupState,
+  savePendingKeyPackage,
+  loadPendingKeyPackage,
+  PERSISTENCE_FORMAT_VERSION,
+  PERSISTENCE_MAGIC,
+  persistedKinds,
+  type PersistedKind,
+  type LoadGroupStateOptions,
+  type PendingKeyPackage,
+} from "./persistence.js";

@@ -24,7 +24,7 @@ import { checkNoDuplicateExtensions } from "../core/capabilities-ops.js";
 import { encode } from "../../codec/writer.js";
 import { extensionTypes, findExtension, type Extension } from "../core/extension.js";
 import { decodeExternalSenders } from "../core/external-senders.js";
-import { writePreSharedKeyId } from "../core/pre-shared-key-id.js";
+import { writePreSharedKeyId, type ResumptionPskUsage } from "../core/pre-shared-key-id.js";
 import { leafNodeSources, proposalTypes, senderTypes } from "../core/protocol.js";
 import type { Sender } from "../framing/sender.js";
 import { validateKeyPackage } from "../messages/key-package-ops.js";
@@ -62,6 +62,11 @@ export interface ProposalValidationOptions {
    * of the lifetime field"); for received ones it follows `config.lifetime.checkReceived`.
    */
   readonly sending?: boolean;
+  /**
+   * The Commit is the first one of a group created by ReInit (RFC 9420 §11.2) or branching
+   * (§11.3): a PreSharedKey proposal of that resumption usage is then valid (§12.1.4).
+   */
+  readonly resumptionUsage?: ResumptionPskUsage;
 }
 
 function leafNodeOptions(ctx: ValidationContext, sending: boolean) {
@@ -120,7 +125,7 @@ export async function validateProposal(ctx: ValidationContext, proposal: Proposa
       return;
     }
     case proposalTypes.psk:
-      checkPskProposalId(cs, proposal.psk.psk);
+      checkPskProposalId(cs, proposal.psk.psk, opts.resumptionUsage);
       return;
     case proposalTypes.reinit:
       // RFC 9420 §12.1.5: "invalid if the version field is less than the version for the current group".

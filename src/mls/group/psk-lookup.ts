@@ -13,7 +13,7 @@
 import type { CipherSuite } from "../../crypto/cipher-suite.js";
 import { ValidationError } from "../../errors.js";
 import { bytesEqual, toHex } from "../../util/bytes.js";
-import { pskTypes, resumptionPskUsages, type PreSharedKeyId } from "../core/pre-shared-key-id.js";
+import { pskTypes, resumptionPskUsages, type PreSharedKeyId, type ResumptionPskUsage } from "../core/pre-shared-key-id.js";
 import { derivePskSecret, type PskInput } from "../schedule/psk.js";
 import type { ExternalPskStore } from "./group-config.js";
 
@@ -60,12 +60,14 @@ export function ownGroupResumption(groupId: Uint8Array, get: (epoch: bigint) => 
 /**
  * RFC 9420 §12.1.4 checks of one PreSharedKeyID in a PreSharedKey proposal: psk_nonce of length
  * KDF.Nh, and no resumption PSK of usage reinit or branch outside ReInit/branching.
+ * `resumptionUsage` names the operation the proposal is part of (the first Commit of a group
+ * created by ReInit, §11.2, or branching, §11.3), whose usage is then allowed.
  */
-export function checkPskProposalId(cs: CipherSuite, id: PreSharedKeyId): void {
+export function checkPskProposalId(cs: CipherSuite, id: PreSharedKeyId, resumptionUsage?: ResumptionPskUsage): void {
   if (id.pskNonce.length !== cs.params.Nh) {
     throw new ValidationError("psk_nonce_length", `psk_nonce has ${id.pskNonce.length} bytes, expected KDF.Nh = ${cs.params.Nh}`, "RFC 9420 §12.1.4");
   }
-  if (id.psktype === pskTypes.resumption && id.usage !== resumptionPskUsages.application) {
+  if (id.psktype === pskTypes.resumption && id.usage !== resumptionPskUsages.application && id.usage !== resumptionUsage) {
     throw new ValidationError("psk_usage", "a PreSharedKey proposal may not carry a reinit or branch resumption PSK", "RFC 9420 §12.1.4");
   }
 }

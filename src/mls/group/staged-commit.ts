@@ -54,8 +54,11 @@ export interface StagedCommit {
   readonly groupId: Uint8Array;
   /** The epoch the Commit ends. */
   readonly parentEpoch: bigint;
-  /** @internal The parent epoch's runtime (to detect merging on the wrong state). */
-  readonly parentRuntime: EpochRuntime;
+  /**
+   * @internal The parent epoch's runtime (to detect merging on the wrong state); null for an
+   * external join (RFC 9420 §12.4.3.2), which has no parent state: see `completeExternalJoin`.
+   */
+  readonly parentRuntime: EpochRuntime | null;
   /** @internal The parent epoch's tree (to rebase removals by identity). */
   readonly parentTree: TreeState;
   /** The committer: a member leaf, or a new member joining by external Commit (at its new leaf). */

@@ -35,9 +35,20 @@ import { expandWithLabel } from "../../crypto/labeled.js";
 import { InternalError, UsageError, ValidationError } from "../../errors.js";
 import { EMPTY, utf8, wipe } from "../../util/bytes.js";
 import { MAX_LEAVES, left, leafToNode, log2, parent as parentOf, right, root, type LeafIndex, type NodeIndex } from "../tree/tree-math.js";
-import { SenderRatchet, type RatchetKey, type RatchetLimits, type RatchetType } from "./sender-ratchet.js";
+import { SenderRatchet, type RatchetKey, type RatchetLimits, type RatchetType, type SenderRatchetSnapshot } from "./sender-ratchet.js";
 
-export type { RatchetKey, RatchetLimits, RatchetType } from "./sender-ratchet.js";
+export type { RatchetKey, RatchetLimits, RatchetType, SenderRatchetSnapshot } from "./sender-ratchet.js";
+
+/**
+ * The whole state of a {@link SecretTree}, for persistence: the frontier of node secrets not yet
+ * consumed, and both ratchets of every leaf reached so far. Holds secrets.
+ */
+export interface SecretTreeSnapshot {
+  readonly nLeaves: number;
+  /** Node secrets by node index, ascending. */
+  readonly nodes: readonly { readonly node: number; readonly secret: Uint8Array }[];
+  readonly ratchets: readonly { readonly leaf: number; readonly handshake: SenderRatchetSnapshot; readonly application: SenderRatchetSnapshot }[];
+}
 
 /** Defaults as in OpenMLS: 1000 generations ahead, 5 past keys per ratchet. */
 export const DEFAULT_RATCHET_LIMITS: RatchetLimits = Object.freeze({ maxForwardDistance: 1000, maxPastKeys: 5 });
@@ -126,6 +137,52 @@ export class SecretTree {
     }
     this.ratchets.clear();
     this.destroyed = true;
+  }
+
+  /** A copy of the whole state (RFC 9420 §9.2 secrets included: store it as securely as the tree). */
+  snapshot(): SecretTreeSnapshot {
+    if (this.destroyed) throw new UsageError("secret_tree_destroyed", "the secret tree of this epoch has been destroyed");
+    return {
+      nLeaves: this.nLeaves,
+      nodes: [...this.nodes].sort((a, b) => a[0] - b[0]).map(([node, secret]) => ({ node, secret: secret.slice() })),
+      ratchets: [...this.ratchets]
+        .sort((a, b) => a[0] - b[0])
+        .map(([leaf, r]) => ({ leaf, handshake: r.handshake.snapshot(), application: r.application.snapshot() })),
+    };
+  }
+
+  /**
+   * A tree from {@link snapshot} (secrets copied). RangeError when the snapshot is inconsistent:
+   * node or leaf indices outside the tree or repeated, secrets of the wrong length, a leaf with
+   * both its node secret and ratchets, or a leaf with neither ratchets nor a secret above it.
+   */
+  static fromSnapshot(cs: CipherSuite, s: SecretTreeSnapshot, limits: Partial<RatchetLimits> = {}): SecretTree {
+    const { Nh } = cs.params;
+    const t = new SecretTree(cs, new Uint8Array(Nh), s.nLeaves, limits);
+    t.nodes.clear();
+    const width = 2 * s.nLeaves - 1;
+    for (const { node, secret } of s.nodes) {
+      if (!Number.isInteger(node) || node < 0 || node >= width || t.nodes.has(node)) throw new RangeError(`secret tree node ${node} is outside the tree or repeated`);
+      if (secret.length !== Nh) throw new RangeError(`secret tree node ${node} expected ${Nh} bytes, got length=${secret.length}`);
+      t.nodes.set(node, secret.slice());
+    }
+    for (const r of s.ratchets) {
+      if (!Number.isInteger(r.leaf) || r.leaf < 0 || r.leaf >= s.nLeaves || t.ratchets.has(r.leaf)) throw new RangeError(`secret tree leaf ${r.leaf} is outside the tree or repeated`);
+      if (t.nodes.has(leafToNode(r.leaf as LeafIndex))) throw new RangeError(`leaf ${r.leaf} has both a node secret and ratchets`);
+      t.ratchets.set(r.leaf, {
+        handshake: SenderRatchet.fromSnapshot(cs, "handshake", r.handshake, t.limits),
+        application: SenderRatchet.fromSnapshot(cs, "application", r.application, t.limits),
+      });
+    }
+    // Every leaf must stay reachable: its ratchets, or a held secret on its path (O(n log n)).
+    const top = root(s.nLeaves);
+    for (let leaf = 0; leaf < s.nLeaves; leaf++) {
+      if (t.ratchets.has(leaf)) continue;
+      let n = leafToNode(leaf as LeafIndex);
+      while (!t.nodes.has(n) && n !== top) n = parentOf(n, s.nLeaves);
+      if (!t.nodes.has(n)) throw new RangeError(`leaf ${leaf} has neither ratchets nor a secret on its path`);
+    }
+    return t;
   }
 
   /** How many node secrets are held (for tests of the deletion schedule). */

@@ -29,6 +29,18 @@ export interface RatchetLimits {
 
 const MAX_GENERATION = 0xffffffff;
 
+/**
+ * The whole state of a {@link SenderRatchet}, for persistence: the current ratchet secret (null
+ * when exhausted), the next generation, the floor below which nothing is recoverable, and the
+ * unused past keys. Holds secrets.
+ */
+export interface SenderRatchetSnapshot {
+  readonly secret: Uint8Array | null;
+  readonly next: number;
+  readonly floor: number;
+  readonly past: readonly RatchetKey[];
+}
+
 export class SenderRatchet {
   /** ratchet_secret_[N]_[next]; null once the chain is exhausted or destroyed. */
   private secret: Uint8Array | null;
@@ -138,6 +150,47 @@ export class SenderRatchet {
       wipe(k.key, k.nonce);
       this.floor = g + 1;
     }
+  }
+
+  /** A copy of the state (secrets copied: the ratchet keeps evolving independently). */
+  snapshot(): SenderRatchetSnapshot {
+    return {
+      secret: this.secret === null ? null : this.secret.slice(),
+      next: this.next,
+      floor: this.floor,
+      past: [...this.past.values()].map((k) => ({ generation: k.generation, key: k.key.slice(), nonce: k.nonce.slice() })),
+    };
+  }
+
+  /**
+   * A ratchet from {@link snapshot} (secrets copied). RangeError when the snapshot is inconsistent
+   * (lengths of the suite, generations in order and inside [floor, next)).
+   */
+  static fromSnapshot(cs: CipherSuite, type: RatchetType, s: SenderRatchetSnapshot, limits: RatchetLimits): SenderRatchet {
+    const { Nh, Nk, Nn } = cs.params;
+    const gen = (v: number, name: string): void => {
+      if (!Number.isInteger(v) || v < 0 || v > MAX_GENERATION + 1) throw new RangeError(`"${name}" expected a generation, got ${v}`);
+    };
+    gen(s.next, "next");
+    gen(s.floor, "floor");
+    if (s.floor > s.next) throw new RangeError(`"floor" ${s.floor} is above "next" ${s.next}`);
+    if (s.secret === null ? s.next <= MAX_GENERATION : s.secret.length !== Nh || s.next > MAX_GENERATION) {
+      throw new RangeError(`"secret" expected ${Nh} bytes while generations remain, got ${s.secret === null ? "none" : `length=${s.secret.length}`} at generation ${s.next}`);
+    }
+    const r = new SenderRatchet(cs, type, s.secret === null ? new Uint8Array(0) : s.secret.slice(), limits);
+    if (s.secret === null) r.secret = null;
+    r.next = s.next;
+    r.floor = s.floor;
+    let last = -1;
+    for (const k of s.past) {
+      if (!Number.isInteger(k.generation) || k.generation <= last || k.generation < s.floor || k.generation >= s.next) {
+        throw new RangeError(`past key generation ${k.generation} is out of order or outside [${s.floor}, ${s.next})`);
+      }
+      if (k.key.length !== Nk || k.nonce.length !== Nn) throw new RangeError(`past key ${k.generation} expected a ${Nk}-byte key and ${Nn}-byte nonce`);
+      last = k.generation;
+      r.past.set(k.generation, { generation: k.generation, key: k.key.slice(), nonce: k.nonce.slice() });
+    }
+    return r;
   }
 
   /** Wipe every secret this ratchet holds. */
