@@ -39,6 +39,27 @@ declare module "@xmpp/client" {
     get(ns: string, name: string, handler: IqHandler): void;
     set(ns: string, name: string, handler: IqHandler): void;
   }
+  /** @xmpp/middleware: the context of an incoming stanza (lib/IncomingContext.js). */
+  export interface IncomingContext {
+    stanza: Element;
+    entity: unknown;
+    name: string;
+    id: string;
+    /** The stanza type, defaulted ("normal" for messages, "available" for presence). */
+    type: string;
+    from: JID | null;
+    to: JID | null;
+    local: string;
+    domain: string;
+    resource: string;
+  }
+  /** A middleware; returning an Element (or a promise of one) from `next`'s chain sends it as the reply. */
+  export type MiddlewareFn = (ctx: IncomingContext, next: () => Promise<unknown>) => unknown;
+  export interface Middleware {
+    use(fn: MiddlewareFn): MiddlewareFn;
+    filter(fn: MiddlewareFn): MiddlewareFn;
+  }
+
   export interface Reconnect extends EventEmitter {
     delay: number;
     start(): void;
@@ -65,6 +86,7 @@ declare module "@xmpp/client" {
     status: string;
     options: { service: string; domain: string };
     reconnect: Reconnect;
+    middleware: Middleware;
     iqCaller: IqCaller;
     iqCallee: IqCallee;
     start(): Promise<JID>;
