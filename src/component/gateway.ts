@@ -15,9 +15,9 @@
  *   get  {urn:x-xmpp-mls:0}log                                     ./log-handler.ts
  *   presence and messages from rooms                               ./muc.ts
  *
- * Hooks for later work: {@link GatewayOptions.validator} (the PublicGroup observer),
- * {@link GatewayHooks.affiliationRevoked} (proposing Removes as external sender, with
- * `services.sequencer.appendOwnProposal` and `services.identity`).
+ * The commit validator is the observer (./observer-validator.ts) unless {@link GatewayOptions.validator}
+ * replaces it; revoked affiliations become the hub's Remove proposals (./affiliation-sync.ts)
+ * unless {@link GatewayHooks.affiliationRevoked} replaces that.
  * @module
  */
 import { createRequire } from "node:module";
@@ -46,10 +46,8 @@ import { registerSubmit } from "./submit-handler.js";
 export interface GatewayHooks {
   /**
    * An account lost its membership of a bound room (XEP "Removal by the Delivery Service"). The
-   * default only logs. An implementation proposes the Remove of each of the account's leaves with
-   * `services.sequencer.appendOwnProposal(group.groupId, build)`, signing with
-   * `services.identity.signaturePrivateKey(suite)` as external sender `group`'s DS index
-   * (`services.store.getExternalSenders(group.groupId).dsIndex`).
+   * default, `services.affiliationSync.revoke`, proposes the Remove of each of the account's
+   * leaves as the group's external sender (`services.sequencer.appendOwnProposal`).
    */
   readonly affiliationRevoked?: (event: AffiliationRevoked & { readonly group: GroupRecord }, services: DsServices) => void | Promise<void>;
 }
@@ -62,7 +60,11 @@ export interface GatewayOptions {
   readonly provider?: CryptoProvider;
   /** Default: keys in `<database>.ds-keys.json` (in memory for `:memory:`). */
   readonly identity?: DsIdentity;
-  /** Default: framing checks only ({@link framingCommitValidator}). */
+  /**
+   * Default: the observer (./observer-validator.ts): PublicMessage groups are validated and held to
+   * the group policy; PrivateMessage groups (config `policy.handshakeWireFormat: "private"`) are
+   * sequenced with framing checks only. Pass `framingCommitValidator` to sequence everything.
+   */
   readonly validator?: CommitValidator;
   /** Default: the MLS engine. */
   readonly validateKeyPackage?: ValidateKeyPackage;
@@ -117,7 +119,7 @@ export function buildGateway(
     const group = services.store.findGroupByRoom(ev.room);
     if (group === undefined) return;
     if (hook === undefined) {
-      options.logger.info("affiliation revoked; no removal hook installed", { room: ev.room, jid: ev.jid, group: group.groupId });
+      await services.affiliationSync.revoke(group, ev.jid);
       return;
     }
     await hook({ ...ev, group }, services);

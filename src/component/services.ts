@@ -3,14 +3,17 @@
  *
  *   config ─┬─ RequestLimits ── KeyDirectory (kp-validator on the MLS engine)
  *           ├─ MucRooms (occupancy, affiliation view) ── Delivery (reflection, Welcomes, ClaimLedger)
- *           └─ Sequencer (per-group lock, CommitValidator)      store: DsStore   identity: DsIdentity
+ *           ├─ Sequencer (per-group lock, CommitValidator: by default the observer,
+ *           │    ./observer-validator.ts, which follows PublicMessage groups and enforces the policy)
+ *           └─ AffiliationSync (the hub's Remove proposals)     store: DsStore   identity: DsIdentity
  *
  * Nothing here touches the network directly: every stanza goes through the {@link XmppPort}.
  * @module
  */
 import type { CryptoProvider } from "../crypto/cipher-suite.js";
 import { XmppProtocolError } from "../xmpp/errors.js";
-import { framingCommitValidator, reject, type CommitValidator } from "./commit-validator.js";
+import { AffiliationSync } from "./affiliation-sync.js";
+import { reject, type CommitValidator } from "./commit-validator.js";
 import type { GatewayConfig } from "./config.js";
 import { ClaimLedger, Delivery } from "./delivery.js";
 import type { DsIdentity } from "./ds-identity.js";
@@ -20,6 +23,8 @@ import { createKeyPackageValidator, withPublishHints, type PublishHints } from "
 import { RequestLimits } from "./limits.js";
 import type { Logger } from "./log.js";
 import { affiliationAtLeast, MucRooms, type Affiliation } from "./muc.js";
+import type { AffiliationSource } from "./observer-policy.js";
+import { createObserverValidator, type ObserverValidator } from "./observer-validator.js";
 import { Sequencer } from "./sequencer.js";
 import type { DsStore, GroupRecord } from "./store/types.js";
 import { bareOf } from "./store/validate.js";
@@ -41,6 +46,10 @@ export interface DsServices {
   readonly delivery: Delivery;
   readonly sequencer: Sequencer;
   readonly validator: CommitValidator;
+  /** The observer when it is the validator (the default), else null. */
+  readonly observer: ObserverValidator | null;
+  /** The hub's Remove proposals for accounts that left a room (the default affiliationRevoked hook). */
+  readonly affiliationSync: AffiliationSync;
   /** ms since 1970. */
   readonly now: () => number;
 }
@@ -52,7 +61,10 @@ export interface ServicesInput {
   readonly xmpp: XmppPort;
   readonly provider: CryptoProvider;
   readonly identity: DsIdentity;
-  /** Default: {@link framingCommitValidator}. */
+  /**
+   * Default: the observer ({@link createObserverValidator}): validation and policy for groups with
+   * PublicMessage handshakes, sequencing only (framing checks) for PrivateMessage ones.
+   */
   readonly validator?: CommitValidator;
   /** Default: the MLS engine with the configured suites ({@link createKeyPackageValidator}). */
   readonly validateKeyPackage?: ValidateKeyPackage;
@@ -88,7 +100,21 @@ export function createServices(input: ServicesInput): DsServices {
     ...(input.joinTimeoutMs !== undefined && { joinTimeoutMs: input.joinTimeoutMs }),
   });
   const delivery = new Delivery({ xmpp, muc, store, domain, logger, claims: new ClaimLedger({ now }) });
-  const validator = input.validator ?? framingCommitValidator({ provider });
+  const affiliations: AffiliationSource = {
+    affiliationOf: (room, jid) => affiliationOf(muc, room, jid),
+    refresh: (room) => muc.invalidate(room),
+  };
+  // The observer and the sync refer to each other through these callbacks (the sync needs the sequencer).
+  let sync: AffiliationSync | undefined;
+  const observer =
+    input.validator === undefined
+      ? createObserverValidator({
+          store, provider, identity, logger, now, affiliations,
+          onCommitApplied: (group) => sync?.afterCommit(group),
+          onViewRebuilt: (group, view) => sync?.reconcileLater(group, view),
+        })
+      : null;
+  const validator = input.validator ?? observer!;
   const sequencer = new Sequencer({
     store, validator, delivery, domain, logger, now,
     // XEP "Affiliations Are Authoritative": re-read the affiliations before a commit adds members.
@@ -101,7 +127,12 @@ export function createServices(input: ServicesInput): DsServices {
       return undefined;
     },
   });
-  return Object.freeze({ config, domain, store, logger, xmpp, provider, identity, limits, directory, publishHints, muc, delivery, sequencer, validator, now });
+  const affiliationSync = new AffiliationSync({
+    store, sequencer, identity, provider, domain, logger, affiliations, now,
+    ...(observer !== null && { viewOf: (g: GroupRecord) => observer.viewOf(g) }),
+  });
+  sync = affiliationSync;
+  return Object.freeze({ config, domain, store, logger, xmpp, provider, identity, limits, directory, publishHints, muc, delivery, sequencer, validator, observer, affiliationSync, now });
 }
 
 /** The group with this hex id. @throws `ds.unknown_group` */

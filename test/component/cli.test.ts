@@ -141,7 +141,7 @@ describe("the xmpp-mls-gateway binary", () => {
 
   it("package.json points the bin at the compiled cli", () => {
     const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8")) as { bin?: Record<string, string> };
-    expect(pkg.bin).toEqual({ "xmpp-mls-gateway": "./dist/src/component/cli.js" });
+    expect(pkg.bin?.["xmpp-mls-gateway"]).toBe("./dist/src/component/cli.js");
     expect(readFileSync(join(PROJECT_ROOT, "src/component/cli.ts"), "utf8").startsWith("#!/usr/bin/env node\n")).toBe(true);
   });
 

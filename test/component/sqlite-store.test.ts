@@ -208,7 +208,7 @@ describe("SqliteStore migrations", () => {
     });
     store.close();
     const raw = new Database(path);
-    expect(raw.prepare("SELECT version FROM schema_migrations ORDER BY version").pluck().all()).toEqual([1, 2]);
+    expect(raw.prepare("SELECT version FROM schema_migrations ORDER BY version").pluck().all()).toEqual([1, 2, 3]);
     raw.close();
   });
 

@@ -56,6 +56,8 @@ for (const impl of storeImpls()) {
         () => store.getGroup("bb"),
         () => store.getGroupInfo("bb"),
         () => store.getExternalSenders("bb"),
+        () => store.getObserverCheckpoint("bb"),
+        () => store.setObserverCheckpoint("bb", { epoch: 0n, groupInfo: bytes(4), ratchetTree: bytes(4) }),
         () => store.setGroupInfo("bb", 0n, bytes(4)),
         () => store.updateGroupPolicy("bb", POLICY),
         () => store.appendCommit("bb", 0n, entry(1)),
@@ -104,8 +106,33 @@ for (const impl of storeImpls()) {
       expect(() => store.setExternalSenders(G, { bytes: bytes(4), dsIndex: -1 })).toThrow(UsageError);
     });
 
+    it("stores the observer checkpoint, never ahead of the group's epoch, copying bytes in and out", () => {
+      store.createGroup(newGroup(G, { epoch: 2n }));
+      expect(store.getObserverCheckpoint(G)).toBeUndefined();
+      const at = (epoch: bigint, seed: number) => ({ epoch, groupInfo: bytes(12, seed), ratchetTree: bytes(30, seed + 1) });
+      expect(store.setObserverCheckpoint(G, at(3n, 1))).toEqual({ kind: "wrongEpoch", currentEpoch: 2n });
+      expect(store.getObserverCheckpoint(G)).toBeUndefined();
+      const cp = at(2n, 3);
+      expect(store.setObserverCheckpoint(G, cp)).toEqual({ kind: "stored" });
+      cp.groupInfo.fill(0);
+      expect(store.getObserverCheckpoint(G)).toEqual(at(2n, 3));
+      store.getObserverCheckpoint(G)!.ratchetTree.fill(0);
+      expect(store.getObserverCheckpoint(G)).toEqual(at(2n, 3));
+      // An older one replaces it (the log covers the gap); the commit does not touch it.
+      expect(store.setObserverCheckpoint(G, at(1n, 5))).toEqual({ kind: "stored" });
+      store.appendCommit(G, 2n, entry(1));
+      expect(store.getObserverCheckpoint(G)).toEqual(at(1n, 5));
+      expect(store.setObserverCheckpoint(G, at(3n, 7))).toEqual({ kind: "stored" });
+      expect(store.getObserverCheckpoint(G)).toEqual(at(3n, 7));
+      for (const bad of [{ ...at(3n, 1), epoch: -1n }, { ...at(3n, 1), groupInfo: new Uint8Array(0) }, { ...at(3n, 1), ratchetTree: "x" }, null]) {
+        expect(codeOf(() => store.setObserverCheckpoint(G, bad as never))).toBe("usage.bad_argument");
+      }
+      expect(store.getObserverCheckpoint(G)).toEqual(at(3n, 7));
+    });
+
     it("deletes a group with everything stored for it and frees the room", () => {
       store.createGroup(newGroup(G, { groupInfo: bytes(5), externalSenders: { bytes: bytes(5), dsIndex: 1 } }));
+      store.setObserverCheckpoint(G, { epoch: 0n, groupInfo: bytes(6), ratchetTree: bytes(7) });
       store.appendCommit(G, 0n, entry(1), { welcome: { bytes: bytes(9), recipients: [{ jid: "bob@example.org/phone", keyPackageRef: "ab" }] } });
       expect(store.deleteGroup(G)).toBe(true);
       expect(store.findGroup(G)).toBeUndefined();
@@ -302,6 +329,7 @@ for (const impl of storeImpls()) {
       store.createGroup(newGroup(G, { groupInfo: bytes(7, 1), externalSenders: { bytes: bytes(7, 2), dsIndex: 0 } }));
       store.appendProposal(G, 0n, entry(3));
       store.appendCommit(G, 0n, entry(4), { groupInfo: bytes(7, 5), welcome: { bytes: bytes(7, 6), recipients: [{ jid: "c@example.org/d", keyPackageRef: "ab" }] } });
+      store.setObserverCheckpoint(G, { epoch: 1n, groupInfo: bytes(7, 7), ratchetTree: bytes(7, 8) });
       const blobs = [...store.scanBlobs()].map((b) => [b.location, b.key, b.bytes] as const);
       const sort = (x: readonly (readonly [string, string, Uint8Array])[]) => [...x].sort((a, b) => (a[0] + a[1] < b[0] + b[1] ? -1 : 1));
       expect(sort(blobs)).toEqual(
@@ -309,6 +337,8 @@ for (const impl of storeImpls()) {
           ["key_packages.bytes", kp.ref, kp.bytes],
           ["group_info.bytes", G, bytes(7, 5)],
           ["external_senders.bytes", G, bytes(7, 2)],
+          ["observer_checkpoints.group_info", G, bytes(7, 7)],
+          ["observer_checkpoints.ratchet_tree", G, bytes(7, 8)],
           ["group_log.bytes", `${G}#1`, entry(3).bytes],
           ["group_log.bytes", `${G}#2`, entry(4).bytes],
           ["group_log.bytes", `${G}#3`, bytes(7, 6)],

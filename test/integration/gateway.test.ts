@@ -10,11 +10,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Element } from "@xmpp/xml";
 import { decode } from "../../src/codec/reader.js";
+import { framingCommitValidator } from "../../src/component/commit-validator.js";
 import { parseConfig } from "../../src/component/config.js";
 import { startGateway, type Gateway } from "../../src/component/gateway.js";
 import { createLogger } from "../../src/component/log.js";
 import type { AffiliationRevoked } from "../../src/component/muc.js";
 import { xmppBindingExtension } from "../../src/component/xmpp-binding.js";
+import { nativeProvider } from "../../src/crypto/native/index.js";
 import { extensionTypes } from "../../src/mls/core/extension.js";
 import { encodeExternalSenders, readExternalSender } from "../../src/mls/core/external-senders.js";
 import { wireFormats } from "../../src/mls/core/protocol.js";
@@ -77,6 +79,8 @@ describeEachServer("DS gateway", (server: ServerInfo) => {
     });
     gw = await startGateway(config, {
       logger: createLogger({ level: "info", sink: (l) => logLines.push(l) }),
+      // The commits here are synthetic (random signatures): sequencing only, no observer.
+      validator: framingCommitValidator({ provider: nativeProvider }),
       hooks: { affiliationRevoked: (ev) => void revoked.push({ room: ev.room, jid: ev.jid, affiliation: ev.affiliation }) },
     });
   });

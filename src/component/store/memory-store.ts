@@ -22,6 +22,7 @@ import type {
   LogPage,
   LogQuery,
   NewGroup,
+  ObserverCheckpoint,
   PublishOptions,
   PublishResult,
   StoredBlob,
@@ -42,6 +43,7 @@ import {
   checkLogEntry,
   checkLogQuery,
   checkNewGroup,
+  checkObserverCheckpoint,
   checkPolicy,
   compareStrings,
 } from "./validate.js";
@@ -71,6 +73,7 @@ interface GroupState {
   nextSeq: number;
   groupInfo: StoredGroupInfo | undefined;
   externalSenders: ExternalSendersInfo | undefined;
+  checkpoint: ObserverCheckpoint | undefined;
   readonly log: LogEntry[];
   readonly welcomes: StoredWelcome[];
 }
@@ -193,6 +196,7 @@ export class MemoryStore implements DsStore {
       nextSeq: 1,
       groupInfo: group.groupInfo === undefined ? undefined : { epoch: group.epoch, bytes: copy(group.groupInfo) },
       externalSenders: group.externalSenders === undefined ? undefined : { bytes: copy(group.externalSenders.bytes), dsIndex: group.externalSenders.dsIndex },
+      checkpoint: undefined,
       log: [],
       welcomes: [],
     });
@@ -262,6 +266,21 @@ export class MemoryStore implements DsStore {
     checkHex("groupId", groupId);
     checkExternalSenders("info", info);
     this.#group(groupId).externalSenders = { bytes: copy(info.bytes), dsIndex: info.dsIndex };
+  }
+
+  getObserverCheckpoint(groupId: string): ObserverCheckpoint | undefined {
+    const c = this.#group(groupId).checkpoint;
+    return c === undefined ? undefined : copyCheckpoint(c);
+  }
+
+  setObserverCheckpoint(groupId: string, checkpoint: ObserverCheckpoint): { readonly kind: "stored" } | { readonly kind: "wrongEpoch"; readonly currentEpoch: bigint } {
+    this.#open();
+    checkHex("groupId", groupId);
+    checkObserverCheckpoint("checkpoint", checkpoint);
+    const g = this.#group(groupId);
+    if (checkpoint.epoch > g.record.epoch) return { kind: "wrongEpoch", currentEpoch: g.record.epoch };
+    g.checkpoint = copyCheckpoint(checkpoint);
+    return { kind: "stored" };
   }
 
   /** The group's state; validates the id and throws `ds.unknown_group`. */
@@ -367,6 +386,10 @@ export class MemoryStore implements DsStore {
     for (const [id, g] of this.#groups) {
       if (g.groupInfo !== undefined) yield { location: "group_info.bytes", key: id, bytes: copy(g.groupInfo.bytes) };
       if (g.externalSenders !== undefined) yield { location: "external_senders.bytes", key: id, bytes: copy(g.externalSenders.bytes) };
+      if (g.checkpoint !== undefined) {
+        yield { location: "observer_checkpoints.group_info", key: id, bytes: copy(g.checkpoint.groupInfo) };
+        yield { location: "observer_checkpoints.ratchet_tree", key: id, bytes: copy(g.checkpoint.ratchetTree) };
+      }
       for (const e of g.log) yield { location: "group_log.bytes", key: `${id}#${e.seq}`, bytes: copy(e.bytes) };
     }
   }
@@ -384,6 +407,10 @@ function sameKeyPackage(a: KeyPackageRecord, b: KeyPackageRecord): boolean {
   if (a.owner !== b.owner || a.deviceId !== b.deviceId || a.cipherSuite !== b.cipherSuite || a.lastResort !== b.lastResort) return false;
   if (a.bytes.length !== b.bytes.length) return false;
   return a.bytes.every((x, i) => x === b.bytes[i]);
+}
+
+function copyCheckpoint(c: ObserverCheckpoint): ObserverCheckpoint {
+  return { epoch: c.epoch, groupInfo: copy(c.groupInfo), ratchetTree: copy(c.ratchetTree) };
 }
 
 function exportKeyPackage(r: KeyPackageRecord): KeyPackageRecord {

@@ -104,6 +104,20 @@ export const MIGRATIONS: readonly Migration[] = [
          SELECT owner, device_id, MIN(created_at) FROM key_packages GROUP BY owner, device_id`,
     ],
   },
+  {
+    version: 3,
+    name: "observer checkpoints",
+    steps: [
+      // Where the DS's public view of a PublicMessage group restarts from (../observer-validator.ts):
+      // a signed GroupInfo of `epoch` and the ratchet tree of that epoch (RFC 9420 §12.4.3.3).
+      `CREATE TABLE observer_checkpoints (
+         group_id TEXT PRIMARY KEY REFERENCES groups (group_id) ON DELETE CASCADE,
+         epoch INTEGER NOT NULL CHECK (epoch >= 0),
+         group_info BLOB NOT NULL,
+         ratchet_tree BLOB NOT NULL
+       )`,
+    ],
+  },
 ];
 
 /** The schema version this code writes. */

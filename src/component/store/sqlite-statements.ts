@@ -73,6 +73,8 @@ export type StatementName =
   | "upsertGroupInfo"
   | "externalSenders"
   | "upsertExternalSenders"
+  | "observerCheckpoint"
+  | "upsertObserverCheckpoint"
   | "insertLog"
   | "logCount"
   | "logPage"
@@ -122,6 +124,11 @@ export function prepare(db: Database.Database): Statements {
     externalSenders: db.prepare("SELECT bytes, ds_index FROM external_senders WHERE group_id = ?"),
     upsertExternalSenders: db.prepare(
       "INSERT INTO external_senders (group_id, bytes, ds_index) VALUES (?, ?, ?) ON CONFLICT (group_id) DO UPDATE SET bytes = excluded.bytes, ds_index = excluded.ds_index",
+    ),
+    observerCheckpoint: db.prepare("SELECT epoch, group_info, ratchet_tree FROM observer_checkpoints WHERE group_id = ?").safeIntegers(true),
+    upsertObserverCheckpoint: db.prepare(
+      `INSERT INTO observer_checkpoints (group_id, epoch, group_info, ratchet_tree) VALUES (?, ?, ?, ?)
+       ON CONFLICT (group_id) DO UPDATE SET epoch = excluded.epoch, group_info = excluded.group_info, ratchet_tree = excluded.ratchet_tree`,
     ),
     insertLog: db.prepare("INSERT INTO group_log (group_id, seq, epoch, kind, sender, bytes, stamp) VALUES (?, ?, ?, ?, ?, ?, ?)"),
     logCount: db.prepare("SELECT COUNT(*) AS n FROM group_log WHERE group_id = ? AND epoch >= ?").safeIntegers(true),

@@ -48,6 +48,7 @@ import type {
   LogPage,
   LogQuery,
   NewGroup,
+  ObserverCheckpoint,
   PublishOptions,
   PublishResult,
   StoredBlob,
@@ -68,6 +69,7 @@ import {
   checkLogEntry,
   checkLogQuery,
   checkNewGroup,
+  checkObserverCheckpoint,
   checkPolicy,
   compareStrings,
 } from "./validate.js";
@@ -312,6 +314,26 @@ export class SqliteStore implements DsStore {
     });
   }
 
+  getObserverCheckpoint(groupId: string): ObserverCheckpoint | undefined {
+    return this.#read(() => {
+      this.#groupRow(groupId);
+      const r = this.#sql.observerCheckpoint.get(groupId) as { epoch: bigint; group_info: Buffer; ratchet_tree: Buffer } | undefined;
+      return r === undefined ? undefined : { epoch: r.epoch, groupInfo: new Uint8Array(r.group_info), ratchetTree: new Uint8Array(r.ratchet_tree) };
+    });
+  }
+
+  setObserverCheckpoint(groupId: string, checkpoint: ObserverCheckpoint): { readonly kind: "stored" } | { readonly kind: "wrongEpoch"; readonly currentEpoch: bigint } {
+    this.#open();
+    checkHex("groupId", groupId);
+    checkObserverCheckpoint("checkpoint", checkpoint);
+    return this.#write(() => {
+      const g = this.#groupRow(groupId);
+      if (checkpoint.epoch > g.epoch) return { kind: "wrongEpoch" as const, currentEpoch: g.epoch };
+      this.#sql.upsertObserverCheckpoint.run(groupId, checkpoint.epoch, checkpoint.groupInfo, checkpoint.ratchetTree);
+      return { kind: "stored" as const };
+    });
+  }
+
   /** The group's row; validates the id and throws `ds.unknown_group`. */
   #groupRow(groupId: string): GroupRow {
     this.#open();
@@ -428,6 +450,8 @@ export class SqliteStore implements DsStore {
       ["key_packages.bytes", "SELECT ref AS key, bytes FROM key_packages"],
       ["group_info.bytes", "SELECT group_id AS key, bytes FROM group_info"],
       ["external_senders.bytes", "SELECT group_id AS key, bytes FROM external_senders"],
+      ["observer_checkpoints.group_info", "SELECT group_id AS key, group_info AS bytes FROM observer_checkpoints"],
+      ["observer_checkpoints.ratchet_tree", "SELECT group_id AS key, ratchet_tree AS bytes FROM observer_checkpoints"],
       ["group_log.bytes", "SELECT group_id || '#' || seq AS key, bytes FROM group_log"],
     ];
     for (const [location, sql] of tables) {

@@ -5,7 +5,8 @@
  *
  * What is stored (all payloads are opaque MLS bytes; the DS never holds plaintext or private keys):
  * - the KeyPackage directory: published KeyPackages per (owner bare JID, device id);
- * - registered groups: id, room binding, policy, current epoch, latest GroupInfo, external senders;
+ * - registered groups: id, room binding, policy, current epoch, latest GroupInfo, external senders,
+ *   and the checkpoint of the DS's public view of the group ({@link ObserverCheckpoint});
  * - the per-group handshake log: commits, proposals and Welcome records, in one total order (`seq`);
  * - Welcome routing records: which device gets which Welcome, and whether it was sent.
  *
@@ -125,6 +126,21 @@ export interface NewGroup {
   /** MLSMessage(GroupInfo) at `epoch`, if known. */
   readonly groupInfo?: Uint8Array;
   readonly externalSenders?: ExternalSendersInfo;
+}
+
+/**
+ * Where the DS's public view of a PublicMessage group (ratchet tree, GroupContext, transcript
+ * hashes: XEP "Processing by the Hub") restarts from: a GroupInfo of `epoch` signed by a member,
+ * and the ratchet tree of that epoch. The observer (../observer-validator.ts) rebuilds its view
+ * from it and replays the log entries of `epoch` and later; so a checkpoint may lag behind the
+ * group's epoch, but never run ahead of it.
+ */
+export interface ObserverCheckpoint {
+  readonly epoch: bigint;
+  /** MLSMessage(GroupInfo) of `epoch`. */
+  readonly groupInfo: Uint8Array;
+  /** The ratchet tree of `epoch`, encoded as the `ratchet_tree` extension data (RFC 9420 §12.4.3.3). */
+  readonly ratchetTree: Uint8Array;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -270,6 +286,13 @@ export interface DsStore extends KeyPackageStore {
   setGroupInfo(groupId: string, epoch: bigint, bytes: Uint8Array): { readonly kind: "stored" } | { readonly kind: "wrongEpoch"; readonly currentEpoch: bigint };
   getExternalSenders(groupId: string): ExternalSendersInfo | undefined;
   setExternalSenders(groupId: string, info: ExternalSendersInfo): void;
+  getObserverCheckpoint(groupId: string): ObserverCheckpoint | undefined;
+  /**
+   * Replace the observer checkpoint. Its epoch may be at most the group's current epoch (else
+   * `wrongEpoch`, nothing stored); an older one than the stored one is accepted too (the caller
+   * decides; the log covers the gap).
+   */
+  setObserverCheckpoint(groupId: string, checkpoint: ObserverCheckpoint): { readonly kind: "stored" } | { readonly kind: "wrongEpoch"; readonly currentEpoch: bigint };
 
   // log
   /**
@@ -292,7 +315,7 @@ export interface DsStore extends KeyPackageStore {
   markWelcomeDelivered(groupId: string, commitSeq: number, recipientJid: string): boolean;
 
   // tests and maintenance
-  /** Every stored blob (KeyPackages, GroupInfos, external senders, log entries). For tests. */
+  /** Every stored blob (KeyPackages, GroupInfos, external senders, observer checkpoints, log entries). For tests. */
   scanBlobs(): Iterable<StoredBlob>;
   close(): void;
 }

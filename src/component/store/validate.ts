@@ -7,7 +7,7 @@
 
 import { UsageError } from "../../errors.js";
 import { checkGroupPolicy, type GroupPolicy } from "../config.js";
-import type { AppendCommitOptions, ExternalSendersInfo, HandshakeWireFormat, KeyPackageRecord, LogEntryInput, LogQuery, NewGroup } from "./types.js";
+import type { AppendCommitOptions, ExternalSendersInfo, HandshakeWireFormat, KeyPackageRecord, LogEntryInput, LogQuery, NewGroup, ObserverCheckpoint } from "./types.js";
 
 /** SQLite INTEGER is a signed 64-bit value: the largest epoch the store can hold. */
 export const MAX_EPOCH = (1n << 63n) - 1n;
@@ -136,6 +136,13 @@ export function checkExternalSenders(name: string, v: ExternalSendersInfo): void
   checkObject(name, v);
   checkBytes(`${name}.bytes`, v.bytes);
   if (v.dsIndex !== null) checkInt(`${name}.dsIndex`, v.dsIndex, 0, 0xffff);
+}
+
+export function checkObserverCheckpoint(name: string, v: ObserverCheckpoint): void {
+  checkObject(name, v);
+  checkEpoch(`${name}.epoch`, v.epoch);
+  checkBytes(`${name}.groupInfo`, v.groupInfo);
+  checkBytes(`${name}.ratchetTree`, v.ratchetTree);
 }
 
 export function checkNewGroup(g: NewGroup): void {

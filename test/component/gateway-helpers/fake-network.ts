@@ -11,6 +11,7 @@
 import { EventEmitter } from "node:events";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
+import { framingCommitValidator } from "../../../src/component/commit-validator.js";
 import { parseConfig, type GatewayConfig } from "../../../src/component/config.js";
 import { createDsIdentity, type DsIdentity } from "../../../src/component/ds-identity.js";
 import type { GatewayEntity, Middleware } from "../../../src/component/entity.js";
@@ -236,14 +237,19 @@ export function testConfig(limits: Record<string, unknown> = {}, policy: Record<
   });
 }
 
-/** A gateway over a {@link FakeNetwork}, with an in-memory store. */
-export function createTestGateway(o: { config?: GatewayConfig; store?: DsStore; options?: Partial<GatewayOptions> } = {}): TestGateway {
+/**
+ * A gateway over a {@link FakeNetwork}, with an in-memory store. Its commit validator checks the
+ * framing only (these tests use synthetic handshakes), unless `observer` asks for the gateway's
+ * default (the PublicGroup observer) or `options.validator` names another.
+ */
+export function createTestGateway(o: { config?: GatewayConfig; store?: DsStore; options?: Partial<GatewayOptions>; observer?: boolean; identity?: DsIdentity } = {}): TestGateway {
   const net = new FakeNetwork();
   const config = o.config ?? testConfig();
   const store = o.store ?? new MemoryStore();
-  const identity = createDsIdentity({ jid: DOMAIN, provider: nativeProvider });
+  const identity = o.identity ?? createDsIdentity({ jid: DOMAIN, provider: nativeProvider });
   const { services, router } = buildGateway(config, portOf(net.entity), {
     logger: silentLogger,
+    ...(o.observer !== true && { validator: framingCommitValidator({ provider: nativeProvider }) }),
     ...o.options,
     store,
     provider: nativeProvider,
