@@ -26,7 +26,7 @@ import { DsError } from "./errors.js";
 import { jidOfCredential } from "./kp-validator.js";
 import type { ExternalSendersInfo } from "./store/types.js";
 import { bareOf } from "./store/validate.js";
-import { bindingOf } from "./xmpp-binding.js";
+import { bindingOf } from "../xmpp/binding-extension.js";
 
 export interface RegistrationExpectations {
   /** Lowercase hex of the `group` attribute. */

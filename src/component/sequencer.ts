@@ -22,7 +22,7 @@ import { newMemberRefs, type Delivery, type Reflection } from "./delivery.js";
 import { DsError, WrongEpochError } from "./errors.js";
 import type { Logger } from "./log.js";
 import type { DsStore, GroupRecord, LogEntry, WelcomeRecipient } from "./store/types.js";
-import { bindingOf } from "./xmpp-binding.js";
+import { bindingOf } from "../xmpp/binding-extension.js";
 
 /** Runs async functions one at a time per key; keys are independent. */
 export class KeyedMutex {

@@ -4,7 +4,7 @@
  * untouched by every refusal.
  */
 import { describe, expect, it } from "vitest";
-import { xmppBindingExtension } from "../../src/component/xmpp-binding.js";
+import { xmppBindingExtension } from "../../src/xmpp/binding-extension.js";
 import { toHex } from "../../src/util/bytes.js";
 import { buildCreate, buildGroupInfoRequest, parseGroupInfoResult } from "../../src/xmpp/group-stanzas.js";
 import { NS_MAM } from "../../src/xmpp/ns.js";

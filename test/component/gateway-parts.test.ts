@@ -12,7 +12,7 @@ import { ConfigError, RateLimitedError } from "../../src/component/errors.js";
 import { RequestLimits } from "../../src/component/limits.js";
 import { KeyedMutex } from "../../src/component/sequencer.js";
 import { openSqliteStore } from "../../src/component/store/sqlite-store.js";
-import { bindingOf, decodeXmppBinding, encodeXmppBinding, xmppBindingExtension } from "../../src/component/xmpp-binding.js";
+import { bindingOf, decodeXmppBinding, encodeXmppBinding, xmppBindingExtension } from "../../src/xmpp/binding-extension.js";
 import { nativeProvider } from "../../src/crypto/native/index.js";
 import { decode } from "../../src/codec/reader.js";
 import { readExternalSender } from "../../src/mls/core/external-senders.js";

@@ -22,7 +22,7 @@ import {
   proposeRemove,
   proposeUpdate,
 } from "../../src/mls/group/index.js";
-import { xmppBindingExtension } from "../../src/component/xmpp-binding.js";
+import { xmppBindingExtension } from "../../src/xmpp/binding-extension.js";
 import { extensionTypes } from "../../src/mls/core/extension.js";
 import { encodeExternalSenders } from "../../src/mls/core/external-senders.js";
 import type { MlsMessage } from "../../src/mls/framing/mls-message.js";

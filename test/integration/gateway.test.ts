@@ -15,7 +15,7 @@ import { parseConfig } from "../../src/component/config.js";
 import { startGateway, type Gateway } from "../../src/component/gateway.js";
 import { createLogger } from "../../src/component/log.js";
 import type { AffiliationRevoked } from "../../src/component/muc.js";
-import { xmppBindingExtension } from "../../src/component/xmpp-binding.js";
+import { xmppBindingExtension } from "../../src/xmpp/binding-extension.js";
 import { nativeProvider } from "../../src/crypto/native/index.js";
 import { extensionTypes } from "../../src/mls/core/extension.js";
 import { encodeExternalSenders, readExternalSender } from "../../src/mls/core/external-senders.js";

@@ -8,7 +8,7 @@
 import type { CipherSuite } from "../../../src/crypto/cipher-suite.js";
 import { nativeProvider } from "../../../src/crypto/native/index.js";
 import type { DsIdentity } from "../../../src/component/ds-identity.js";
-import { xmppBindingExtension } from "../../../src/component/xmpp-binding.js";
+import { xmppBindingExtension } from "../../../src/xmpp/binding-extension.js";
 import { buildCapabilities } from "../../../src/mls/core/capabilities-ops.js";
 import { extensionTypes, type Extension } from "../../../src/mls/core/extension.js";
 import { encodeExternalSenders } from "../../../src/mls/core/external-senders.js";

@@ -15,7 +15,7 @@ import type { AffiliationSource } from "../../../src/component/observer-policy.j
 import { createObserverValidator, observerAuthenticationService, type ObserverValidator } from "../../../src/component/observer-validator.js";
 import { Sequencer, type Verdict } from "../../../src/component/sequencer.js";
 import type { DsStore, GroupRecord } from "../../../src/component/store/types.js";
-import { xmppBindingExtension } from "../../../src/component/xmpp-binding.js";
+import { xmppBindingExtension } from "../../../src/xmpp/binding-extension.js";
 import { nativeProvider } from "../../../src/crypto/native/index.js";
 import { extensionTypes } from "../../../src/mls/core/extension.js";
 import { encodeExternalSenders } from "../../../src/mls/core/external-senders.js";

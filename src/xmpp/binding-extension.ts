@@ -1,20 +1,19 @@
 /**
- * The `xmpp_binding` GroupContext extension (XEP "The xmpp_binding Extension"): binds an MLS group
- * to one MUC room and one hub (Delivery Service). Type 0xF0A0, from the private-use range of the
- * MLS Extension Types registry (RFC 9420 §17.3).
- *
- * The struct lives here, beside the component that enforces it. The client plugin needs the same
- * codec; it only depends on src/codec, so it can move to a shared module without change.
+ * The `xmpp_binding` GroupContext extension (XEP "The xmpp_binding Extension"): binds a group to
+ * one MUC room and one Delivery Service (the hub), so that it cannot be replayed into another room
+ * or through another DS. Extension type 0xF0A0, from the private-use range of RFC 9420 §17.3.
+ * Shared by the client plugin and the component.
  * @module
  */
 import { decode, type Reader } from "../codec/reader.js";
 import { encode, type Writer } from "../codec/writer.js";
+import { CodecError } from "../errors.js";
 import { findExtension, type Extension } from "../mls/core/extension.js";
 import { fromUtf8, utf8 } from "../util/bytes.js";
-import { XMPP_BINDING_EXTENSION_TYPE } from "../xmpp/ns.js";
+import { XMPP_BINDING_EXTENSION_TYPE } from "./ns.js";
 
 /**
- * XEP "xmpp_binding (extension type 0xF0A0)":
+ * XEP "The xmpp_binding Extension":
  *   struct {
  *       opaque room_jid<V>;              // UTF-8 bare JID of the room
  *       opaque delivery_service_jid<V>;  // UTF-8 JID of the hub
@@ -36,7 +35,7 @@ export function writeXmppBinding(w: Writer, v: XmppBinding): void {
 }
 
 export function encodeXmppBinding(v: XmppBinding): Uint8Array {
-  return encode(v, writeXmppBinding, 96);
+  return encode(v, writeXmppBinding);
 }
 
 export function decodeXmppBinding(bytes: Uint8Array): XmppBinding {
@@ -53,11 +52,15 @@ export function xmppBindingExtension(room: string, deliveryService: string): Ext
 
 /**
  * The binding carried by `extensions` as strings, or null when there is none.
- * @throws CodecError when the extension data is malformed; a non-UTF-8 JID throws TypeError.
+ * @throws CodecError when the extension data is malformed or a JID is not UTF-8.
  */
 export function bindingOf(extensions: readonly Extension[]): { readonly room: string; readonly deliveryService: string } | null {
   const ext = findExtension(extensions, XMPP_BINDING_EXTENSION_TYPE);
   if (ext === null) return null;
   const b = decodeXmppBinding(ext.extensionData);
-  return { room: fromUtf8(b.roomJid), deliveryService: fromUtf8(b.deliveryServiceJid) };
+  try {
+    return { room: fromUtf8(b.roomJid), deliveryService: fromUtf8(b.deliveryServiceJid) };
+  } catch (e) {
+    throw new CodecError("invalid_utf8", "xmpp_binding JID is not valid UTF-8", 0, "XmppBinding", { cause: e });
+  }
 }
