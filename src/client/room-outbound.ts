@@ -98,6 +98,8 @@ export async function commit(s: RoomSession, intent: CommitIntent): Promise<Stag
         // No verdict (timeout, disconnect): the log tells whether the Commit went through.
         await s.catchUpLog().catch(() => {});
         if (s.inflight === null && s.state.epoch === state.epoch + 1n) return created.staged;
+        // Still unknown (the hub is unreachable): a later catch-up may find it accepted (room-session.ts).
+        if (s.state.epoch === state.epoch) s.unconfirmed.push(created);
       }
       s.inflight = null;
       throw e;

@@ -13,13 +13,13 @@
  * @module
  */
 import { contentTypes, proposalTypes, senderTypes, wireFormats } from "../mls/core/protocol.js";
-import { decodeMlsMessage, type MlsMessage } from "../mls/framing/mls-message.js";
+import { decodeMlsMessage, encodeMlsMessage, type MlsMessage } from "../mls/framing/mls-message.js";
 import type { GroupState } from "../mls/group/group-state.js";
 import { processMessage } from "../mls/group/process-message.js";
 import { mergeStagedCommit, type StagedCommit } from "../mls/group/staged-commit.js";
 import type { CreatedCommit } from "../mls/group/staged-commit.js";
 import type { SentProposal } from "../mls/group/proposals.js";
-import { toHex } from "../util/bytes.js";
+import { bytesEqual, toHex } from "../util/bytes.js";
 import { parseMlsMessageStanza, type ReceivedMlsMessage } from "../xmpp/delivery-stanzas.js";
 import { bareJid } from "../xmpp/jid.js";
 import type { LogEntry } from "../xmpp/log-stanzas.js";
@@ -47,6 +47,8 @@ export class RoomSession {
   readonly ownProposals = new Map<number, SentProposal>();
   /** @internal The Commit we are submitting (recognised if the log shows it was accepted). */
   inflight: CreatedCommit | null = null;
+  /** @internal Commits of this epoch whose verdict never came (hub unreachable): the log may still show one accepted. */
+  readonly unconfirmed: CreatedCommit[] = [];
   /** @internal */ lastUpdateAt: number;
   /** @internal */ sentSinceUpdate: number;
   /** @internal origin-ids of messages we sent (their reflections are not decrypted). */
@@ -170,7 +172,15 @@ export class RoomSession {
         if (this.#gone) return;
         throw joinError;
       }
-      let entries = await this.#fetchLog();
+      let entries: LogEntry[];
+      try {
+        entries = await this.#fetchLog();
+      } catch (e) {
+        // The room let us in but the hub says we are not a member (ejabberd keeps a moderated
+        // room's old role after the affiliation is gone): we are out all the same.
+        if (this.#outIfNotMember(e)) return;
+        throw e;
+      }
       let next = 0;
       const applyUntil = async (epoch: bigint): Promise<void> => {
         for (let refetched = false; this.#state.epoch < epoch; ) {
@@ -212,11 +222,17 @@ export class RoomSession {
     try {
       await this.catchUpLog();
     } catch (e) {
-      if ((e as { code?: string }).code !== "ds.not_member") return;
-      this.ctx.emit("removed", { room: this.room, epoch: this.#state.epoch, by: null });
-      this.end();
-      this.ctx.dropped(this);
+      this.#outIfNotMember(e);
     }
+  }
+
+  /** The hub answered `not-member` (our affiliation is gone): we are out. */
+  #outIfNotMember(e: unknown): boolean {
+    if ((e as { code?: string }).code !== "ds.not_member") return false;
+    this.ctx.emit("removed", { room: this.room, epoch: this.#state.epoch, by: null });
+    this.end();
+    this.ctx.dropped(this);
+    return true;
   }
 
   async #fetchLog(): Promise<LogEntry[]> {
@@ -339,7 +355,7 @@ export class RoomSession {
           this.adoptCommit(r.staged, seq);
           break;
         case "own":
-          this.#adoptOwn(seq, r.contentType);
+          this.#adoptOwn(seq, r.contentType, h.message);
           break;
         case "application":
           this.#log("warn", "an application message arrived as a handshake", { seq });
@@ -352,7 +368,7 @@ export class RoomSession {
   }
 
   /** Our own proposal or Commit came back (reflection or log). */
-  #adoptOwn(seq: number, contentType: number): void {
+  #adoptOwn(seq: number, contentType: number, bytes: Uint8Array): void {
     const sent = this.ownProposals.get(seq);
     if (sent !== undefined) {
       this.ownProposals.delete(seq);
@@ -368,6 +384,12 @@ export class RoomSession {
       this.adoptCommit(inflight.staged, seq);
       return;
     }
+    // XEP "Idempotency": a Commit whose verdict was lost with the hub, accepted after all.
+    const lost = contentType === contentTypes.commit ? this.unconfirmed.find((c) => c.staged.parentEpoch === this.#state.epoch && bytesEqual(encodeMlsMessage(c.commitMessage), bytes)) : undefined;
+    if (lost !== undefined) {
+      this.adoptCommit(lost.staged, seq);
+      return;
+    }
     this.#log("warn", "our own handshake came back without local state for it", { seq, contentType });
   }
 
@@ -376,6 +398,7 @@ export class RoomSession {
     const next = mergeStagedCommit(this.#state, staged);
     this.#state = next;
     this.ownProposals.clear();
+    this.unconfirmed.length = 0;
     if (staged.changes.added.length > 0) this.seq.mayBeSkipped(seq + 1);
     if (staged.origin === "own" && staged.hasPath) {
       this.lastUpdateAt = Date.now();
