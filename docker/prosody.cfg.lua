@@ -20,6 +20,8 @@ authentication = "internal_hashed"
 archive_expires_after = "1y"
 log = { info = "*console" }
 pidfile = "/var/run/prosody/prosody.pid"
+-- Send small stanzas at once (TCP_NODELAY): MLS verdicts and reflections are latency-sensitive.
+network_settings = { nagle = false }
 
 -- The MLS gateway connects here (XEP-0114). Keep it off the public network.
 component_ports = { 5347 }

@@ -90,6 +90,9 @@ component_interfaces = { ${lua(o.host)} }
 c2s_direct_tls_ports = {}
 legacy_ssl_ports = {}
 use_ipv6 = false
+-- TCP_NODELAY: without it the DS's verdict and room reflection (two stanzas back to back) wait
+-- ~40 ms for Nagle's algorithm.
+network_settings = { nagle = false }
 c2s_stanza_size_limit = ${STANZA_LIMIT}
 component_stanza_size_limit = ${STANZA_LIMIT}
 
