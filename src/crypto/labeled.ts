@@ -2,21 +2,75 @@
  * Labeled operations of RFC 9420, generic over any {@link CipherSuite}.
  * @module
  */
+import { MAX_VARINT, varintSize } from "../codec/varint.js";
 import { Writer } from "../codec/writer.js";
+import { UsageError } from "../errors.js";
 import { utf8 } from "../util/bytes.js";
 import type { CipherSuite, HpkeSealed } from "./cipher-suite.js";
+import { jsBytesEqual } from "./info-hash-cache.js";
 
 const MLS_PREFIX = "MLS 1.0 ";
-const labelCache = new Map<string, Uint8Array>();
 
-/** `"MLS 1.0 " + Label` as bytes, cached (labels are a small fixed set). */
-function mlsLabel(label: string): Uint8Array {
+/**
+ * `opaque label<V>` with label = "MLS 1.0 " + Label, encoded once per Label (labels are a small
+ * fixed set). Every labeled structure below starts with it (after KDFLabel's uint16 length).
+ */
+const labelCache = new Map<string, Uint8Array>();
+function opaqueLabel(label: string): Uint8Array {
   let b = labelCache.get(label);
   if (b === undefined) {
-    b = utf8(MLS_PREFIX + label);
+    const w = new Writer(16 + label.length);
+    w.opaque(utf8(MLS_PREFIX + label));
+    b = w.finish();
     labelCache.set(label, b);
   }
   return b;
+}
+
+/**
+ * `prefix || opaque body<V>` in one exactly-sized array (RFC 9420 §2.1.2 length header). These
+ * structures are built for every message key, signature and HPKE seal, so no Writer is used.
+ */
+function withOpaque(prefix: Uint8Array, body: Uint8Array): Uint8Array {
+  const n = body.length;
+  if (n > MAX_VARINT) throw new UsageError("codec_range", `vector of ${n} bytes is too long`);
+  const h = varintSize(n);
+  const out = new Uint8Array(prefix.length + h + n);
+  out.set(prefix, 0);
+  let o = prefix.length;
+  if (h === 1) out[o] = n;
+  else if (h === 2) {
+    out[o] = 0x40 | (n >>> 8);
+    out[o + 1] = n & 0xff;
+  } else {
+    out[o] = 0x80 | (n >>> 24);
+    out[o + 1] = (n >>> 16) & 0xff;
+    out[o + 2] = (n >>> 8) & 0xff;
+    out[o + 3] = n & 0xff;
+  }
+  o += h;
+  out.set(body, o);
+  return out;
+}
+
+/** `uint16 length || opaque label<V>`, the constant head of a KDFLabel, by Label and length. */
+const kdfLabelHeads = new Map<string, Map<number, Uint8Array>>();
+function kdfLabelHead(label: string, length: number): Uint8Array {
+  let byLength = kdfLabelHeads.get(label);
+  if (byLength === undefined) {
+    byLength = new Map();
+    kdfLabelHeads.set(label, byLength);
+  }
+  let head = byLength.get(length);
+  if (head === undefined) {
+    const l = opaqueLabel(label);
+    head = new Uint8Array(2 + l.length);
+    head[0] = (length >>> 8) & 0xff; // an invalid length is KDF.Expand's to reject
+    head[1] = length & 0xff;
+    head.set(l, 2);
+    if (Number.isInteger(length) && length >= 0 && length <= 0xffff) byLength.set(length, head);
+  }
+  return head;
 }
 
 /**
@@ -29,9 +83,7 @@ function mlsLabel(label: string): Uint8Array {
  *   ExpandWithLabel(Secret, Label, Context, Length) = KDF.Expand(Secret, KDFLabel, Length)
  */
 export function expandWithLabel(cs: CipherSuite, secret: Uint8Array, label: string, context: Uint8Array, length: number): Uint8Array {
-  const w = new Writer(16 + label.length + context.length);
-  w.u16(length).opaque(mlsLabel(label)).opaque(context);
-  return cs.kdfExpand(secret, w.finish(), length);
+  return cs.kdfExpand(secret, withOpaque(kdfLabelHead(label, length), context), length);
 }
 
 /** RFC 9420 §8: DeriveSecret(Secret, Label) = ExpandWithLabel(Secret, Label, "", KDF.Nh) */
@@ -41,9 +93,8 @@ export function deriveSecret(cs: CipherSuite, secret: Uint8Array, label: string)
 
 /** RFC 9420 §9: DeriveTreeSecret(Secret, Label, Generation, Length) = ExpandWithLabel(Secret, Label, uint32 Generation, Length) */
 export function deriveTreeSecret(cs: CipherSuite, secret: Uint8Array, label: string, generation: number, length: number): Uint8Array {
-  const g = new Uint8Array(4);
-  new DataView(g.buffer).setUint32(0, generation >>> 0);
-  return expandWithLabel(cs, secret, label, g, length);
+  const g = generation >>> 0;
+  return expandWithLabel(cs, secret, label, Uint8Array.of(g >>> 24, (g >>> 16) & 0xff, (g >>> 8) & 0xff, g & 0xff), length);
 }
 
 /**
@@ -54,9 +105,7 @@ export function deriveTreeSecret(cs: CipherSuite, secret: Uint8Array, label: str
  *   } SignContent;
  */
 function signContent(label: string, content: Uint8Array): Uint8Array {
-  const w = new Writer(16 + label.length + content.length);
-  w.opaque(mlsLabel(label)).opaque(content);
-  return w.finish();
+  return withOpaque(opaqueLabel(label), content);
 }
 
 export function signWithLabel(cs: CipherSuite, signaturePrivateKey: Uint8Array, label: string, content: Uint8Array): Uint8Array {
@@ -75,10 +124,33 @@ export function verifyWithLabel(cs: CipherSuite, signaturePublicKey: Uint8Array,
  *   } EncryptContext;
  *   EncryptWithLabel(PublicKey, Label, Context, Plaintext) = SealBase(PublicKey, EncryptContext, "", Plaintext)
  */
-function encryptContext(label: string, context: Uint8Array): Uint8Array {
-  const w = new Writer(16 + label.length + context.length);
-  w.opaque(mlsLabel(label)).opaque(context);
-  return w.finish();
+function buildEncryptContext(label: string, context: Uint8Array): Uint8Array {
+  return withOpaque(opaqueLabel(label), context);
+}
+
+/**
+ * EncryptContexts by context array and label. An UpdatePath seals every path secret under the same
+ * GroupContext (RFC 9420 §7.6), so the same EncryptContext is built once and, being the same array
+ * each time, lets the provider reuse its HPKE `info_hash` (./info-hash-cache.ts). An entry
+ * is used only while the context array still holds the bytes it was built from (the EncryptContext
+ * ends with them); the EncryptContext itself never leaves this module except into HPKE.
+ */
+const encryptContexts = new WeakMap<Uint8Array, Map<string, { readonly bytes: Uint8Array; readonly contextLength: number }>>();
+
+/** The EncryptContext of (`label`, `context`) (RFC 9420 §5.1.3), cached; do not modify the result. */
+export function encryptContext(label: string, context: Uint8Array): Uint8Array {
+  let byLabel = encryptContexts.get(context);
+  const hit = byLabel?.get(label);
+  if (hit !== undefined && hit.contextLength === context.length && jsBytesEqual(hit.bytes.subarray(hit.bytes.length - context.length), context)) {
+    return hit.bytes;
+  }
+  const bytes = buildEncryptContext(label, context);
+  if (byLabel === undefined) {
+    byLabel = new Map();
+    encryptContexts.set(context, byLabel);
+  }
+  byLabel.set(label, { bytes, contextLength: context.length });
+  return bytes;
 }
 
 export function encryptWithLabel(cs: CipherSuite, publicKey: Uint8Array, label: string, context: Uint8Array, plaintext: Uint8Array): Promise<HpkeSealed> {

@@ -10,6 +10,7 @@
 import { createCipheriv, createDecipheriv, type CipherGCMTypes, type CipherChaCha20Poly1305Types } from "node:crypto";
 import { CryptoError, UsageError } from "../../errors.js";
 import type { AeadName } from "../cipher-suite.js";
+import { u8 } from "./keys.js";
 
 const TAG_LENGTH = 16;
 
@@ -65,16 +66,19 @@ export function aeadOps(name: AeadName, Nk: number, Nn: number): AeadOps {
       const d = decipher(key, nonce);
       d.setAAD(aad, { plaintextLength: split });
       d.setAuthTag(ciphertext.subarray(split));
-      const out = new Uint8Array(split);
       const body = d.update(ciphertext.subarray(0, split));
+      let rest: Buffer;
       try {
-        const rest = d.final(); // throws when the tag does not verify
-        out.set(body, 0);
-        out.set(rest, body.length);
+        rest = d.final(); // throws when the tag does not verify
       } catch {
         body.fill(0); // unauthenticated plaintext never leaves this function
         throw authFailed();
       }
+      // GCM and ChaCha20-Poly1305 are stream modes: update() returned the whole plaintext.
+      if (rest.length === 0 && body.length === split) return u8(body);
+      const out = new Uint8Array(split);
+      out.set(body, 0);
+      out.set(rest, body.length);
       body.fill(0);
       return out;
     },

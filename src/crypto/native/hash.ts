@@ -6,6 +6,7 @@
  * both steps are written out with HMAC here.
  * @module
  */
+import * as nodeCrypto from "node:crypto";
 import { createHash, createHmac } from "node:crypto";
 import { UsageError } from "../../errors.js";
 import type { HashName } from "../cipher-suite.js";
@@ -27,6 +28,12 @@ const NODE_NAMES: Readonly<Record<HashName, { readonly alg: string; readonly Nh:
 
 const cache = new Map<HashName, HashOps>();
 
+/** `crypto.hash` (one-shot, Node >= 20.12) when present: no Hash object per call. */
+const oneShot = (nodeCrypto as { hash?: (alg: string, data: Uint8Array, encoding: "buffer") => Buffer }).hash;
+
+/** Expand's counter byte 0x01: outputs of at most Nh bytes are one HMAC (RFC 5869 §2.3, T(1)). */
+const ONE = new Uint8Array([1]);
+
 export function hashOps(name: HashName): HashOps {
   const cached = cache.get(name);
   if (cached !== undefined) return cached;
@@ -36,7 +43,7 @@ export function hashOps(name: HashName): HashOps {
   const mac = (key: Uint8Array, data: Uint8Array): Uint8Array => u8(createHmac(alg, key).update(data).digest());
 
   const ops: HashOps = Object.freeze({
-    hash: (data: Uint8Array): Uint8Array => u8(createHash(alg).update(data).digest()),
+    hash: oneShot !== undefined ? (data: Uint8Array): Uint8Array => u8(oneShot(alg, data, "buffer")) : (data: Uint8Array): Uint8Array => u8(createHash(alg).update(data).digest()),
     mac,
     // RFC 5869 §2.2: PRK = HMAC-Hash(salt, IKM); "if not provided, [salt] is set to a string of
     // HashLen zeros". An empty salt is the "not provided" case of RFC 9420/9180.
@@ -47,6 +54,14 @@ export function hashOps(name: HashName): HashOps {
         throw new UsageError("usage.invalid_length", `KDF.Expand length must be an integer in 0..${255 * Nh}, got ${length}`);
       }
       // RFC 5869 §2.3: T(0) = "", T(i) = HMAC-Hash(PRK, T(i-1) | info | i), OKM = first L octets.
+      if (length <= Nh) {
+        const t = createHmac(alg, prk).update(info).update(ONE).digest();
+        if (length === Nh) return u8(t);
+        const out = new Uint8Array(length);
+        out.set(t.subarray(0, length));
+        t.fill(0);
+        return out;
+      }
       const out = new Uint8Array(length);
       const counter = new Uint8Array(1);
       let prev: Buffer | undefined;

@@ -9,6 +9,7 @@
 import { CryptoError, UsageError, XmppMlsError } from "../../errors.js";
 import { wipe } from "../../util/bytes.js";
 import type { HpkeExported, HpkeSealed, KeyPair, SuiteParams } from "../cipher-suite.js";
+import { InfoHashCache } from "../info-hash-cache.js";
 import { aeadOps } from "./aead.js";
 import { i2osp, labeledKdf } from "./hpke-kdf.js";
 import { dhkem } from "./kem.js";
@@ -21,7 +22,15 @@ export interface HpkeOps {
   open(privateKey: Uint8Array, kemOutput: Uint8Array, info: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Uint8Array;
   exportSender(publicKey: Uint8Array, info: Uint8Array, exporterContext: Uint8Array, length: number): HpkeExported;
   exportReceiver(privateKey: Uint8Array, kemOutput: Uint8Array, info: Uint8Array, exporterContext: Uint8Array, length: number): Uint8Array;
+  /** RFC 9180 §5.1 `info_hash` of `info` (memoised per array; see ../info-hash-cache.ts). Do not modify the result. */
+  infoHash(info: Uint8Array): Uint8Array;
+  /** {@link seal} with `info_hash` computed beforehand (batches of seals under one `info`, e.g. on worker threads). */
+  sealWithInfoHash(publicKey: Uint8Array, infoHash: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): HpkeSealed;
 }
+
+/** Byte equality on OpenSSL's memcmp (tens of GB/s), for the info-hash cache. */
+const nativeEqual = (a: Uint8Array, b: Uint8Array): boolean =>
+  a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
 
 /** RFC 9180 §5: mode_base = 0x00. */
 const MODE_BASE = 0x00;
@@ -42,6 +51,11 @@ export function hpkeOps(params: SuiteParams): HpkeOps {
   const { Nh } = kdf;
 
   let pskIdHash: Uint8Array | undefined;
+  // RFC 9180 §5.1: info_hash = LabeledExtract("", "info_hash", info).
+  const hashInfo = (info: Uint8Array): Uint8Array => kdf.extract(EMPTY, "info_hash", info);
+  // Senders seal many times under one info (see ../info-hash-cache.ts); receivers open once.
+  const infoHashes = new InfoHashCache(nativeEqual);
+  const infoHash = (info: Uint8Array): Uint8Array => infoHashes.get(info, hashInfo);
 
   /**
    * RFC 9180 §5.1 KeySchedule<ROLE>(mode_base, shared_secret, info, psk = "", psk_id = ""):
@@ -49,11 +63,11 @@ export function hpkeOps(params: SuiteParams): HpkeOps {
    *   info_hash = LabeledExtract("", "info_hash", info)
    *   key_schedule_context = concat(mode, psk_id_hash, info_hash)
    *   secret = LabeledExtract(shared_secret, "secret", psk)
-   * Returns `secret` and the context; the caller expands only what it needs.
+   * Takes `info_hash` (see {@link infoHash}); returns `secret` and the context; the caller expands
+   * only what it needs.
    */
-  const keySchedule = (sharedSecret: Uint8Array, info: Uint8Array): { secret: Uint8Array; context: Uint8Array } => {
+  const keySchedule = (sharedSecret: Uint8Array, infoHash: Uint8Array): { secret: Uint8Array; context: Uint8Array } => {
     pskIdHash ??= kdf.extract(EMPTY, "psk_id_hash", EMPTY); // constant per suite
-    const infoHash = kdf.extract(EMPTY, "info_hash", info);
     const context = new Uint8Array(1 + 2 * Nh);
     context[0] = MODE_BASE;
     context.set(pskIdHash, 1);
@@ -64,8 +78,8 @@ export function hpkeOps(params: SuiteParams): HpkeOps {
   };
 
   /** key = LabeledExpand(secret, "key", ksc, Nk); base_nonce = LabeledExpand(secret, "base_nonce", ksc, Nn) */
-  const aeadKeys = (sharedSecret: Uint8Array, info: Uint8Array): { key: Uint8Array; nonce: Uint8Array } => {
-    const { secret, context } = keySchedule(sharedSecret, info);
+  const aeadKeys = (sharedSecret: Uint8Array, infoHash: Uint8Array): { key: Uint8Array; nonce: Uint8Array } => {
+    const { secret, context } = keySchedule(sharedSecret, infoHash);
     const key = kdf.expand(secret, "key", context, params.Nk);
     // RFC 9180 §5.2: ComputeNonce(seq = 0) = base_nonce XOR I2OSP(0, Nn) = base_nonce.
     const nonce = kdf.expand(secret, "base_nonce", context, params.Nn);
@@ -82,11 +96,23 @@ export function hpkeOps(params: SuiteParams): HpkeOps {
 
   /** exporter_secret = LabeledExpand(secret, "exp", ksc, Nh); Export = LabeledExpand(exporter_secret, "sec", ctx, L) */
   const exportSecret = (sharedSecret: Uint8Array, info: Uint8Array, exporterContext: Uint8Array, length: number): Uint8Array => {
-    const { secret, context } = keySchedule(sharedSecret, info);
+    const { secret, context } = keySchedule(sharedSecret, hashInfo(info));
     const exporterSecret = kdf.expand(secret, "exp", context, Nh);
     const out = kdf.expand(exporterSecret, "sec", exporterContext, length);
     wipe(secret, exporterSecret);
     return out;
+  };
+
+  const sealWithInfoHash = (publicKey: Uint8Array, infoHash: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): HpkeSealed => {
+    try {
+      const { sharedSecret, enc } = kem.encap(publicKey);
+      const { key, nonce } = aeadKeys(sharedSecret, infoHash);
+      const ciphertext = aead.aeadSeal(key, nonce, aad, plaintext);
+      wipe(key, nonce);
+      return { kemOutput: enc, ciphertext };
+    } catch (e) {
+      throw asHpkeError(e, "seal");
+    }
   };
 
   return Object.freeze({
@@ -96,21 +122,15 @@ export function hpkeOps(params: SuiteParams): HpkeOps {
 
     // RFC 9180 §6.1: SealBase(pkR, info, aad, pt) = SetupBaseS(pkR, info) then ctx.Seal(aad, pt)
     seal(publicKey: Uint8Array, info: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): HpkeSealed {
-      try {
-        const { sharedSecret, enc } = kem.encap(publicKey);
-        const { key, nonce } = aeadKeys(sharedSecret, info);
-        const ciphertext = aead.aeadSeal(key, nonce, aad, plaintext);
-        wipe(key, nonce);
-        return { kemOutput: enc, ciphertext };
-      } catch (e) {
-        throw asHpkeError(e, "seal");
-      }
+      return sealWithInfoHash(publicKey, infoHash(info), aad, plaintext);
     },
+    sealWithInfoHash,
+    infoHash,
 
     // RFC 9180 §6.1: OpenBase(enc, skR, info, aad, ct) = SetupBaseR(enc, skR, info) then ctx.Open(aad, ct)
     open(privateKey: Uint8Array, kemOutput: Uint8Array, info: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
       try {
-        const { key, nonce } = aeadKeys(kem.decap(kemOutput, privateKey), info);
+        const { key, nonce } = aeadKeys(kem.decap(kemOutput, privateKey), hashInfo(info));
         try {
           return aead.aeadOpen(key, nonce, aad, ciphertext);
         } finally {

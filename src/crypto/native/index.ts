@@ -10,19 +10,29 @@
  * HPKE keeps the async signatures of {@link CipherSuite} but runs synchronously.
  * @module
  */
-import { randomFillSync } from "node:crypto";
 import { UsageError } from "../../errors.js";
 import { isCipherSuiteId, SUITES, type CipherSuite, type CipherSuiteId, type CryptoProvider } from "../cipher-suite.js";
 import { aeadOps } from "./aead.js";
 import { hashOps } from "./hash.js";
-import { hpkeOps } from "./hpke.js";
+import { hpkeOps, type HpkeOps } from "./hpke.js";
+import { randomBytes } from "./random.js";
 import { signatureOps } from "./signature.js";
 
 const PROVIDER_NAME = "native";
 
-function randomBytes(n: number): Uint8Array {
-  if (!Number.isInteger(n) || n < 0) throw new UsageError("usage.invalid_length", `randomBytes length must be a non-negative integer, got ${n}`);
-  return randomFillSync(new Uint8Array(n));
+const hpkes = new Map<CipherSuiteId, HpkeOps>();
+
+/**
+ * The synchronous HPKE of one suite, shared with its {@link CipherSuite} (same caches): for batch
+ * sealing under one precomputed `info_hash` (src/mls/parallel).
+ */
+export function nativeHpkeOps(id: CipherSuiteId): HpkeOps {
+  let ops = hpkes.get(id);
+  if (ops === undefined) {
+    ops = hpkeOps(SUITES[id]);
+    hpkes.set(id, ops);
+  }
+  return ops;
 }
 
 function makeSuite(id: CipherSuiteId): CipherSuite {
@@ -30,7 +40,7 @@ function makeSuite(id: CipherSuiteId): CipherSuite {
   const h = hashOps(params.hash);
   const a = aeadOps(params.aead, params.Nk, params.Nn);
   const s = signatureOps(params.signature);
-  const hpke = hpkeOps(params);
+  const hpke = nativeHpkeOps(id);
   return Object.freeze({
     params,
     provider: PROVIDER_NAME,

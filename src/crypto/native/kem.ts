@@ -9,7 +9,7 @@
  * {@link CryptoError} `crypto.hpke`, never a raw Node exception.
  * @module
  */
-import { createECDH, diffieHellman, generateKeyPairSync, randomFillSync, type ECDH, type KeyObject } from "node:crypto";
+import { createECDH, diffieHellman, type ECDH, type KeyObject } from "node:crypto";
 import { CryptoError } from "../../errors.js";
 import { wipe } from "../../util/bytes.js";
 import type { HashName, KemName, KeyPair } from "../cipher-suite.js";
@@ -22,13 +22,12 @@ import {
   importOkpPrivate,
   importOkpPublic,
   NIST,
-  nistPublicRaw,
   ObjectCache,
-  okpPublicRaw,
   padScalar,
   u8,
   type NistCurve,
 } from "./keys.js";
+import { randomBytes } from "./random.js";
 
 /** A private key ready for DH, with its serialized public key. */
 interface DhPrivate {
@@ -87,10 +86,15 @@ function okpGroup(crv: "X25519" | "X448", Nsk: number): DhGroup {
         return wrap(key, publicKey);
       }),
     ephemeral(): DhPrivate {
-      const { privateKey } = crv === "X25519" ? generateKeyPairSync("x25519") : generateKeyPairSync("x448");
-      return wrap(privateKey, okpPublicRaw(privateKey));
+      // Random bytes imported as a key, not generateKeyPairSync: on Node 20, a JWK export can
+      // deadlock when a GC during it finalizes the KeyGenJob that made the same key (seen as a
+      // hang in ~1 of 10^5 seals; main thread blocked in ExportJWKEdKey → ~KeyGenJob → mutex).
+      const sk = randomBytes(Nsk);
+      const { key, publicKey } = importOkpPrivate(crv, sk);
+      sk.fill(0);
+      return wrap(key, publicKey);
     },
-    randomPrivate: () => randomFillSync(new Uint8Array(Nsk)),
+    randomPrivate: () => randomBytes(Nsk),
     // RFC 9180 §7.1.3: sk = LabeledExpand(dkp_prk, "sk", "", Nsk)
     derivePrivate: (kdf, dkpPrk) => kdf.expand(dkpPrk, "sk", new Uint8Array(0), Nsk),
   };
@@ -156,13 +160,11 @@ function nistGroup(crv: NistCurve, bitmask: number): DhGroup {
         return viaKeyObject(key, publicKey);
       }),
     ephemeral(): DhPrivate {
-      if (useEcdh) {
-        const ecdh = createECDH(ossl);
-        ecdh.generateKeys();
-        return viaEcdh(ecdh);
-      }
-      const { privateKey } = generateKeyPairSync("ec", { namedCurve: ossl });
-      return viaKeyObject(privateKey, nistPublicRaw(crv, privateKey));
+      // An ECDH object for every curve here (used for one DH only): no generateKeyPairSync, whose
+      // KeyGenJob can deadlock a later JWK export of the key on Node 20 (see okpGroup.ephemeral).
+      const ecdh = createECDH(ossl);
+      ecdh.generateKeys();
+      return viaEcdh(ecdh);
     },
     randomPrivate(): Uint8Array {
       const ecdh = createECDH(ossl);

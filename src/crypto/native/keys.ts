@@ -11,13 +11,13 @@
  * - {@link ObjectCache}: a `WeakMap` keyed by the caller's `Uint8Array` object, holding a copy of
  *   the bytes that is compared on every hit, so a caller that mutates or wipes the array never
  *   gets the stale key back. Used for private keys (the caller keeps the same array around).
- * - {@link HexCache}: a bounded LRU keyed by the hex of a public key, for keys decoded afresh from
+ * - {@link BytesLru}: a bounded LRU keyed by the bytes of a public key, for keys decoded afresh from
  *   every message (signature verification).
  * @module
  */
 import { createECDH, createPrivateKey, createPublicKey, type ECDH, type KeyObject } from "node:crypto";
 import { UsageError } from "../../errors.js";
-import { constantTimeEqual, toHex } from "../../util/bytes.js";
+import { constantTimeEqual } from "../../util/bytes.js";
 
 /** A `Buffer` (or any view) as a plain `Uint8Array` over the same memory. */
 export function u8(b: Uint8Array): Uint8Array {
@@ -50,13 +50,16 @@ export class ObjectCache<T> {
   }
 }
 
-/** Bounded LRU keyed by hex, for public values only (the hex string is not a secret). */
-export class HexCache<T> {
+/**
+ * Bounded LRU keyed by the bytes as a latin1 string (one char per byte, built natively), for
+ * public values only (the string is not a secret).
+ */
+export class BytesLru<T> {
   private readonly map = new Map<string, T>();
   constructor(private readonly max: number) {}
 
   get(key: Uint8Array, make: (key: Uint8Array) => T): T {
-    const k = toHex(key);
+    const k = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("latin1");
     const hit = this.map.get(k);
     if (hit !== undefined) {
       // Refresh recency: Map iterates in insertion order, the first key is the oldest.

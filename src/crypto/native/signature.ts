@@ -13,7 +13,7 @@
 import { sign as nodeSign, verify as nodeVerify, createECDH, randomFillSync, type KeyObject } from "node:crypto";
 import type { KeyPair, SignatureName } from "../cipher-suite.js";
 import {
-  HexCache,
+  BytesLru,
   importNistPrivate,
   importNistPublic,
   importOkpPrivate,
@@ -41,7 +41,7 @@ const PUBLIC_CACHE_SIZE = 512;
 function eddsa(crv: "Ed25519" | "Ed448", Nsig: number): SignatureOps {
   const { sk: Nsk, pk: Npk } = OKP_LENGTHS[crv];
   const privCache = new ObjectCache<OkpPrivate>();
-  const pubCache = new HexCache<KeyObject>(PUBLIC_CACHE_SIZE);
+  const pubCache = new BytesLru<KeyObject>(PUBLIC_CACHE_SIZE);
   const priv = (k: Uint8Array): OkpPrivate => privCache.get(k, (raw) => importOkpPrivate(crv, raw));
   return Object.freeze({
     signatureKeyPair(): KeyPair {
@@ -70,7 +70,7 @@ function eddsa(crv: "Ed25519" | "Ed448", Nsig: number): SignatureOps {
 function ecdsa(crv: NistCurve, digest: "sha256" | "sha384" | "sha512"): SignatureOps {
   const { ossl, n } = NIST[crv];
   const privCache = new ObjectCache<NistPrivate>();
-  const pubCache = new HexCache<KeyObject>(PUBLIC_CACHE_SIZE);
+  const pubCache = new BytesLru<KeyObject>(PUBLIC_CACHE_SIZE);
   const priv = (k: Uint8Array): NistPrivate => privCache.get(k, (raw) => importNistPrivate(crv, raw));
   return Object.freeze({
     signatureKeyPair(): KeyPair {

@@ -9,6 +9,9 @@
  * Failures of open/export-receiver are reported as one uniform {@link CryptoError} `crypto.hpke`.
  * @module
  */
+import { hmac } from "@noble/hashes/hmac.js";
+import { expand } from "@noble/hashes/hkdf.js";
+import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
 import { x25519 } from "@noble/curves/ed25519.js";
 import { x448 } from "@noble/curves/ed448.js";
 import { p256, p384, p521 } from "@noble/curves/nist.js";
@@ -16,6 +19,8 @@ import { AeadId, CipherSuite as HpkeSuite, KdfId, KemId } from "hpke-js";
 import { CryptoError, UsageError } from "../../errors.js";
 import { bytesEqual, constantTimeEqual } from "../../util/bytes.js";
 import type { HpkeExported, HpkeSealed, KeyPair, SuiteParams } from "../cipher-suite.js";
+import { InfoHashCache } from "../info-hash-cache.js";
+import { aeadOps } from "./aead.js";
 import { padScalar } from "./signature.js";
 
 export interface HpkeOps {
@@ -80,10 +85,69 @@ class KeyCache {
 
 const toBytes = (b: ArrayBuffer): Uint8Array => new Uint8Array(b);
 
+const HASHES = { "SHA-256": sha256, "SHA-384": sha384, "SHA-512": sha512 } as const;
+const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
+const HPKE_V1 = ascii("HPKE-v1");
+const LABELS = {
+  pskIdHash: ascii("psk_id_hash"),
+  infoHash: ascii("info_hash"),
+  secret: ascii("secret"),
+  key: ascii("key"),
+  baseNonce: ascii("base_nonce"),
+} as const;
+
+/**
+ * The sender half of the RFC 9180 §5.1 key schedule in base mode on @noble/hashes, so that
+ * `info_hash` can be memoised per `info` array (../info-hash-cache.ts): a Welcome seals under
+ * one EncryptContext of megabytes for every new member (RFC 9420 §12.4.3.1). The KEM stays hpke-js's.
+ *
+ *   LabeledExtract(salt, label, ikm) = Extract(salt, concat("HPKE-v1", suite_id, label, ikm))
+ *   LabeledExpand(prk, label, info, L) = Expand(prk, concat(I2OSP(L, 2), "HPKE-v1", suite_id, label, info), L)
+ */
+function sealKeySchedule(params: SuiteParams) {
+  const H = HASHES[params.hash];
+  const Nh = H.outputLen;
+  // RFC 9180 §5.1: suite_id = concat("HPKE", I2OSP(kem_id, 2), I2OSP(kdf_id, 2), I2OSP(aead_id, 2))
+  const suiteId = new Uint8Array([0x48, 0x50, 0x4b, 0x45, params.kemId >> 8, params.kemId & 0xff, params.kdfId >> 8, params.kdfId & 0xff, params.aeadId >> 8, params.aeadId & 0xff]);
+  const zeroSalt = new Uint8Array(Nh);
+  const labeledExtract = (salt: Uint8Array, label: Uint8Array, ikm: Uint8Array): Uint8Array =>
+    hmac.create(H, salt.length === 0 ? zeroSalt : salt).update(HPKE_V1).update(suiteId).update(label).update(ikm).digest();
+  const labeledExpand = (prk: Uint8Array, label: Uint8Array, info: Uint8Array, length: number): Uint8Array => {
+    const labeled = new Uint8Array(2 + HPKE_V1.length + suiteId.length + label.length + info.length);
+    labeled[0] = length >> 8;
+    labeled[1] = length & 0xff;
+    let o = 2;
+    for (const part of [HPKE_V1, suiteId, label, info]) {
+      labeled.set(part, o);
+      o += part.length;
+    }
+    return expand(H, prk, labeled, length);
+  };
+  const EMPTY = new Uint8Array(0);
+  const pskIdHash = labeledExtract(EMPTY, LABELS.pskIdHash, EMPTY);
+  const infoHashes = new InfoHashCache();
+  return {
+    /** key and base_nonce (= the nonce of sequence number 0) from shared_secret and info. */
+    aeadKeys(sharedSecret: Uint8Array, info: Uint8Array): { key: Uint8Array; nonce: Uint8Array } {
+      const infoHash = infoHashes.get(info, (i) => labeledExtract(EMPTY, LABELS.infoHash, i));
+      const context = new Uint8Array(1 + 2 * Nh); // mode_base = 0x00, psk_id_hash, info_hash
+      context.set(pskIdHash, 1);
+      context.set(infoHash, 1 + Nh);
+      const secret = labeledExtract(sharedSecret, LABELS.secret, EMPTY);
+      const key = labeledExpand(secret, LABELS.key, context, params.Nk);
+      const nonce = labeledExpand(secret, LABELS.baseNonce, context, params.Nn);
+      secret.fill(0);
+      return { key, nonce };
+    },
+  };
+}
+
 export function hpkeOps(params: SuiteParams): HpkeOps {
   const suite = new HpkeSuite({ kem: KEM_IDS[params.kem], kdf: KDF_IDS[params.hash], aead: AEAD_IDS[params.aead] });
   const kem = suite.kem;
   const group = DH_GROUPS[params.kem];
+  const schedule = sealKeySchedule(params);
+  const aead = aeadOps(params.aead, params.Nk, params.Nn);
   const privateKeys = new KeyCache(true);
   const publicKeys = new KeyCache(false);
   const hpkeFail = (message: string, cause?: unknown): CryptoError => new CryptoError("crypto.hpke", message, { cause });
@@ -149,12 +213,18 @@ export function hpkeOps(params: SuiteParams): HpkeOps {
       }
     },
 
-    // RFC 9180 §6.1 SealBase.
+    // RFC 9180 §6.1 SealBase = SetupBaseS (hpke-js's Encap, our key schedule) + Seal with seq 0.
     async hpkeSeal(publicKey: Uint8Array, info: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Promise<HpkeSealed> {
       const recipientPublicKey = await importPublic(publicKey);
       try {
-        const { enc, ct } = await suite.seal({ recipientPublicKey, info }, plaintext, aad);
-        return { kemOutput: toBytes(enc), ciphertext: toBytes(ct) };
+        const { sharedSecret, enc } = await kem.encap({ recipientPublicKey });
+        const ss = toBytes(sharedSecret);
+        const { key, nonce } = schedule.aeadKeys(ss, info);
+        ss.fill(0);
+        const ciphertext = aead.aeadSeal(key, nonce, aad, plaintext);
+        key.fill(0);
+        nonce.fill(0);
+        return { kemOutput: toBytes(enc), ciphertext };
       } catch (e) {
         throw hpkeFail("HPKE encryption failed", e);
       }

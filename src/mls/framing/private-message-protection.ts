@@ -12,8 +12,8 @@
  */
 import type { CipherSuite } from "../../crypto/cipher-suite.js";
 import { UsageError, ValidationError } from "../../errors.js";
-import { wipe } from "../../util/bytes.js";
-import { contentTypes, senderTypes, wireFormats } from "../core/protocol.js";
+import { bytesEqual, EMPTY, wipe } from "../../util/bytes.js";
+import { contentTypes, senderTypes, wireFormats, type ContentType } from "../core/protocol.js";
 import type { LeafIndex } from "../tree/tree-math.js";
 import { deriveSenderDataKey, type SecretTree } from "../schedule/secret-tree.js";
 import type { AuthenticatedContent } from "./framed-content.js";
@@ -54,6 +54,34 @@ function ratchetType(contentType: number): "handshake" | "application" {
   return contentType === contentTypes.application ? "application" : "handshake";
 }
 
+interface AadEntry {
+  readonly groupId: Uint8Array;
+  readonly epoch: bigint;
+  readonly senderDataAad: Uint8Array;
+  /** PrivateContentAAD with empty authenticated_data (the usual case). */
+  readonly contentAadNoData: Uint8Array;
+}
+
+/** The AADs of the last group and epoch seen, by content type (read-only once built). */
+const aadCache = new Map<number, AadEntry>();
+
+/**
+ * RFC 9420 §6.3.2 SenderDataAAD (group_id, epoch, content_type) and §6.3.1 PrivateContentAAD (the
+ * same fields, then authenticated_data<V>): constant for a group's epoch and content type, so they
+ * are built once, not twice per message.
+ */
+function aads(groupId: Uint8Array, epoch: bigint, contentType: ContentType, authenticatedData: Uint8Array): { senderData: Uint8Array; content: Uint8Array } {
+  let e = aadCache.get(contentType);
+  if (e === undefined || e.epoch !== epoch || !bytesEqual(e.groupId, groupId)) {
+    const senderDataAad = encodeSenderDataAad({ groupId, epoch, contentType });
+    const contentAadNoData = encodePrivateContentAad({ groupId, epoch, contentType, authenticatedData: EMPTY });
+    e = { groupId: groupId.slice(), epoch, senderDataAad, contentAadNoData };
+    aadCache.set(contentType, e);
+  }
+  const content = authenticatedData.length === 0 ? e.contentAadNoData : encodePrivateContentAad({ groupId, epoch, contentType, authenticatedData });
+  return { senderData: e.senderDataAad, content };
+}
+
 /** XOR the reuse guard into the first four bytes of the ratchet nonce (RFC 9420 §6.3.1). */
 function guardNonce(nonce: Uint8Array, guard: Uint8Array): Uint8Array {
   const out = nonce.slice();
@@ -74,19 +102,19 @@ export function protectPrivateMessage(p: ProtectPrivateParams): PrivateMessage {
   const leaf = fc.sender.leafIndex as LeafIndex;
   const unpadded = encodePrivateMessageContent({ ...fc, auth: ac.auth, paddingLength: 0 });
   const paddingLength = (p.padding ?? DEFAULT_PADDING)(unpadded.length);
-  const plaintext = paddingLength === 0 ? unpadded : encodePrivateMessageContent({ ...fc, auth: ac.auth, paddingLength });
+  // RFC 9420 §6.3.1: `opaque padding[length_of_padding]`, all zero, ends the encoding: append it.
+  let plaintext = unpadded;
+  if (paddingLength > 0) {
+    plaintext = new Uint8Array(unpadded.length + paddingLength);
+    plaintext.set(unpadded);
+  }
   const reuseGuard = p.reuseGuard ?? cs.randomBytes(4);
   if (reuseGuard.length !== 4) throw new UsageError("bad_reuse_guard", `"reuseGuard" expected 4 bytes, got length=${reuseGuard.length}`);
 
-  const aad = encodePrivateContentAad({
-    groupId: fc.groupId,
-    epoch: fc.epoch,
-    contentType: fc.contentType,
-    authenticatedData: fc.authenticatedData,
-  });
+  const aad = aads(fc.groupId, fc.epoch, fc.contentType, fc.authenticatedData);
   const { ciphertext, generation } = p.secretTree.withEncryptionKey(leaf, ratchetType(fc.contentType), (k) => {
     const nonce = guardNonce(k.nonce, reuseGuard);
-    const ct = cs.aeadSeal(k.key, nonce, aad, plaintext);
+    const ct = cs.aeadSeal(k.key, nonce, aad.content, plaintext);
     wipe(nonce);
     return { ciphertext: ct, generation: k.generation };
   });
@@ -96,7 +124,7 @@ export function protectPrivateMessage(p: ProtectPrivateParams): PrivateMessage {
   const encryptedSenderData = cs.aeadSeal(
     sdk.key,
     sdk.nonce,
-    encodeSenderDataAad({ groupId: fc.groupId, epoch: fc.epoch, contentType: fc.contentType }),
+    aad.senderData,
     encodeSenderData({ leafIndex: leaf, generation, reuseGuard }),
   );
   wipe(sdk.key, sdk.nonce);
@@ -131,9 +159,10 @@ export interface UnprotectedPrivate {
 export function unprotectPrivateMessage(p: UnprotectPrivateParams): UnprotectedPrivate {
   const { cs, message: m } = p;
   const sdk = deriveSenderDataKey(cs, p.senderDataSecret, m.ciphertext);
+  const aad = aads(m.groupId, m.epoch, m.contentType, m.authenticatedData);
   let senderDataBytes: Uint8Array;
   try {
-    senderDataBytes = cs.aeadOpen(sdk.key, sdk.nonce, encodeSenderDataAad(m), m.encryptedSenderData);
+    senderDataBytes = cs.aeadOpen(sdk.key, sdk.nonce, aad.senderData, m.encryptedSenderData);
   } finally {
     wipe(sdk.key, sdk.nonce);
   }
@@ -141,11 +170,10 @@ export function unprotectPrivateMessage(p: UnprotectPrivateParams): UnprotectedP
   if (!p.isMemberLeaf(sd.leafIndex)) {
     throw new ValidationError("sender_not_member", `SenderData names leaf ${sd.leafIndex}, which is blank or outside the tree`, "RFC 9420 §6.3.2");
   }
-  const aad = encodePrivateContentAad(m);
   const plaintext = p.secretTree.withDecryptionKey(sd.leafIndex as LeafIndex, ratchetType(m.contentType), sd.generation, (k) => {
     const nonce = guardNonce(k.nonce, sd.reuseGuard);
     try {
-      return cs.aeadOpen(k.key, nonce, aad, m.ciphertext);
+      return cs.aeadOpen(k.key, nonce, aad.content, m.ciphertext);
     } finally {
       wipe(nonce);
     }

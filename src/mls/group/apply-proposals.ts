@@ -118,12 +118,11 @@ export function applyProposals(tree: TreeState, extensions: readonly Extension[]
     removed.push({ leafIndex: i as LeafIndex, leafNode });
   }
   // "Apply any Add proposals to the ratchet tree, in the order they appear in the list."
-  for (const { proposal: p } of proposals) {
-    if (p.proposalType !== proposalTypes.add) continue;
-    const r = t.addLeaf(p.add.keyPackage.leafNode);
-    t = r.tree;
-    added.push({ leafIndex: r.leafIndex, keyPackage: p.add.keyPackage });
-  }
+  const adds: KeyPackage[] = [];
+  for (const { proposal: p } of proposals) if (p.proposalType === proposalTypes.add) adds.push(p.add.keyPackage);
+  const r = t.addLeaves(adds.map((kp) => kp.leafNode));
+  t = r.tree;
+  adds.forEach((keyPackage, k) => added.push({ leafIndex: r.leafIndices[k]!, keyPackage }));
   for (const { proposal: p } of proposals) {
     switch (p.proposalType) {
       case proposalTypes.psk:

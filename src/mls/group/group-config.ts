@@ -9,12 +9,14 @@
  * are accepted in either wire format; the config decides what this member sends.
  * @module
  */
+import type { CipherSuite } from "../../crypto/cipher-suite.js";
 import { UsageError } from "../../errors.js";
 import { toHex } from "../../util/bytes.js";
 import type { AuthenticationService } from "../auth/authentication-service.js";
 import { DEFAULT_PADDING, type PaddingPolicy } from "../framing/private-message-protection.js";
 import { DEFAULT_RATCHET_LIMITS, type RatchetLimits } from "../schedule/secret-tree.js";
 import { DEFAULT_CLOCK_SKEW_SECONDS } from "../tree/leaf-node-ops.js";
+import type { SignatureCheck } from "../tree/leaf-signature.js";
 
 /** How this member frames its Proposals and Commits (RFC 9420 §6: handshakes MAY be PublicMessage). */
 export type HandshakeWireFormat = "public" | "private";
@@ -53,6 +55,17 @@ export function externalPskStore(entries: Iterable<{ readonly pskId: Uint8Array;
 
 export const NO_EXTERNAL_PSKS: ExternalPskStore = Object.freeze({ get: () => null });
 
+/**
+ * Verifies a batch of signatures, one result per check (true: valid). Used for the LeafNode
+ * signatures of a tree we join (RFC 9420 §7.3, §12.4.3.1), one per member: the dominant cost of
+ * joining a large group. A verifier other than the default is called before the rest of the tree
+ * is checked and its result awaited afterwards, so it can work on other threads meanwhile.
+ */
+export type SignatureBatchVerifier = (cs: CipherSuite, checks: readonly SignatureCheck[]) => readonly boolean[] | PromiseLike<readonly boolean[]>;
+
+/** The default {@link SignatureBatchVerifier}: one after the other on the calling thread. */
+export const verifySignaturesSequentially: SignatureBatchVerifier = (cs, checks) => checks.map((c) => cs.verify(c.publicKey, c.message, c.signature));
+
 export interface GroupConfig {
   /** Framing of the Proposals and Commits this member sends. Default "private". */
   readonly handshakeWireFormat: HandshakeWireFormat;
@@ -82,6 +95,11 @@ export interface GroupConfig {
   readonly commitBeforeApplication: boolean;
   /** The clock, in seconds since the Unix epoch. Default: the system clock. */
   readonly now: () => number;
+  /**
+   * Verifies the leaf signatures of a tree we join. Default {@link verifySignaturesSequentially};
+   * `parallelSignatureVerifier()` of src/mls/parallel (Node) spreads them over worker threads.
+   */
+  readonly verifySignatures: SignatureBatchVerifier;
 }
 
 /** Everything but the Authentication Service has a default. */
@@ -122,5 +140,6 @@ export function groupConfig(input: GroupConfigInput): GroupConfig {
     externalPsks: input.externalPsks ?? NO_EXTERNAL_PSKS,
     commitBeforeApplication: input.commitBeforeApplication ?? true,
     now: input.now ?? (() => Math.floor(Date.now() / 1000)),
+    verifySignatures: input.verifySignatures ?? verifySignaturesSequentially,
   });
 }

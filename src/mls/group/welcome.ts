@@ -37,8 +37,8 @@ import type { RatchetTree } from "../tree/ratchet-tree.js";
 import { commonAncestor, parent as parentOf, type LeafIndex, type NodeIndex } from "../tree/tree-math.js";
 import { TreePrivateKeys } from "../tree/tree-private-keys.js";
 import { TreeState } from "../tree/tree-state.js";
-import { validateRatchetTree } from "../tree/tree-validation.js";
-import type { ExternalPskStore, GroupConfig } from "./group-config.js";
+import { leafSignatureChecks, validateRatchetTree } from "../tree/tree-validation.js";
+import { verifySignaturesSequentially, type ExternalPskStore, type GroupConfig } from "./group-config.js";
 import { groupFactsOf } from "./group-facts.js";
 import { ratchetTreeOf, verifyGroupInfoWithTree } from "./group-info-ops.js";
 import { EpochRuntime, GroupState } from "./group-state.js";
@@ -300,14 +300,20 @@ export async function validateJoinTree(p: JoinTreeValidationParams): Promise<voi
   const { groupId, treeHash, extensions, version } = p.groupContext;
   const facts = groupFactsOf(tree, extensions, version);
   const now = config.now();
+  // §7.3 leaf signatures: one batch through config.verifySignatures (the LeafNodeTBS of every
+  // leaf, as validateLeafNodeSync would check it). A verifier other than the same-thread default
+  // starts now, so that worker threads verify while this thread checks the rest of the tree;
+  // validateLeafNodeSync gets a view of the suite whose `verify` leaves signatures to that batch.
+  const signatures = leafSignatureChecks(tree, groupId);
+  const early = config.verifySignatures === verifySignaturesSequentially ? null : config.verifySignatures(cs, signatures);
+  const deferred: CipherSuite = { ...cs, verify: () => true };
   await validateRatchetTree({
     cs,
     tree,
     groupId,
     treeHash,
-    // §7.3 per leaf, signature included (so the separate signature pass below is a no-op).
     validateLeaf: (leaf, leafIndex) =>
-      validateLeafNodeSync(cs, leaf, {
+      validateLeafNodeSync(deferred, leaf, {
         group: { groupId, leafIndex },
         groupFacts: facts,
         now,
@@ -315,7 +321,12 @@ export async function validateJoinTree(p: JoinTreeValidationParams): Promise<voi
         clockSkewSeconds: config.lifetime.clockSkewSeconds,
         maxLifetimeSeconds: config.lifetime.maxLifetimeSeconds,
       }),
-    verifySignatures: () => {},
+    verifySignatures: async () => {
+      const ok = await (early ?? config.verifySignatures(cs, signatures));
+      const bad = signatures.findIndex((_, i) => ok[i] !== true);
+      // RFC 9420 §7.3: "Verify that the signature on the LeafNode is valid using signature_key."
+      if (bad >= 0) throw new ValidationError("valid.bad_leaf_node_signature", `the LeafNode signature of leaf ${signatures[bad]!.leafIndex} does not verify`, "RFC 9420 §7.3");
+    },
   });
   const as = config.authenticationService;
   const ctx = { cipherSuite: cs.params.id, now, purpose: "tree" as const, groupId };

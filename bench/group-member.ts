@@ -1,0 +1,125 @@
+/**
+ * One member alone in a fresh process: what a client of an N-member group pays, with nothing
+ * else in its heap (the scenario process holds every KeyPackage and several members' states).
+ *
+ * Input files (written by the scenario in group-ours.ts):
+ *   welcome.bin   the Welcome that adds K (another member added with J)
+ *   key-package.bin, key-package-keys.bin   K's KeyPackage and private keys (init | encryption | signature)
+ *   commit.bin    J's self-update Commit, for the epoch K joins
+ *   messages.bin  J's application messages of the next epoch (u32 length-prefixed)
+ *
+ * K joins, processes and merges J's Commit, decrypts J's messages, encrypts its own for a time
+ * budget, then creates its own self-update Commit; the peak RSS is read at the end.
+ * @module
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { nativeProvider } from "../src/crypto/native/index.js";
+import { unsafeTestingAuthenticationService } from "../src/mls/auth/authentication-service.js";
+import { decodeMlsMessage, encodeMlsMessage } from "../src/mls/framing/mls-message.js";
+import { createCommit, groupConfig, joinFromWelcome, mergeStagedCommit, processMessage, protect } from "../src/mls/group/index.js";
+import { decodeKeyPackage, encodeKeyPackage } from "../src/mls/messages/key-package.js";
+import type { CreatedKeyPackage } from "../src/mls/messages/key-package-ops.js";
+import { parallelSignatureVerifier, withWorkerPool, WorkerPool } from "../src/mls/parallel/index.js";
+
+export interface MemberResult {
+  readonly joinMs: number;
+  readonly processMs: number;
+  readonly decryptPerSec: number;
+  readonly encryptPerSec: number;
+  readonly updateMs: number;
+  readonly peakRssMb: number;
+}
+
+function packList(items: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const b of items) n += 4 + b.length;
+  const out = new Uint8Array(n);
+  const dv = new DataView(out.buffer);
+  let o = 0;
+  for (const b of items) {
+    dv.setUint32(o, b.length);
+    out.set(b, o + 4);
+    o += 4 + b.length;
+  }
+  return out;
+}
+
+function unpackList(bytes: Uint8Array): Uint8Array[] {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: Uint8Array[] = [];
+  for (let o = 0; o < bytes.length; ) {
+    const n = dv.getUint32(o);
+    out.push(bytes.subarray(o + 4, o + 4 + n));
+    o += 4 + n;
+  }
+  return out;
+}
+
+/** Written by the scenario process for the member process. */
+export function writeMemberInputs(dir: string, p: { welcome: Uint8Array; keyPackage: CreatedKeyPackage; commit: Uint8Array; messages: readonly Uint8Array[] }): void {
+  const k = p.keyPackage.privateKeys;
+  writeFileSync(join(dir, "welcome.bin"), p.welcome);
+  writeFileSync(join(dir, "key-package.bin"), encodeKeyPackage(p.keyPackage.keyPackage));
+  writeFileSync(join(dir, "key-package-keys.bin"), packList([k.initPrivateKey, k.encryptionPrivateKey, k.signaturePrivateKey]));
+  writeFileSync(join(dir, "commit.bin"), p.commit);
+  writeFileSync(join(dir, "messages.bin"), packList(p.messages));
+}
+
+const read = (dir: string, f: string): Uint8Array => new Uint8Array(readFileSync(join(dir, f)));
+
+export async function runMember(dir: string): Promise<MemberResult> {
+  const pool = process.env.BENCH_PARALLEL === "0" ? null : WorkerPool.shared();
+  const cs = pool === null ? nativeProvider.suite(1) : withWorkerPool(nativeProvider.suite(1), pool);
+  const config = groupConfig({
+    authenticationService: unsafeTestingAuthenticationService,
+    verifySignatures: pool === null ? undefined : parallelSignatureVerifier(pool),
+  });
+  const keyPackage = decodeKeyPackage(read(dir, "key-package.bin"));
+  const [initPrivateKey, encryptionPrivateKey, signaturePrivateKey] = unpackList(read(dir, "key-package-keys.bin")) as [Uint8Array, Uint8Array, Uint8Array];
+  const welcomeBytes = read(dir, "welcome.bin");
+  const commitBytes = read(dir, "commit.bin");
+  const messages = unpackList(read(dir, "messages.bin"));
+
+  let t0 = performance.now();
+  const joined = await joinFromWelcome({
+    cs,
+    config,
+    welcome: decodeMlsMessage(welcomeBytes),
+    keyPackage,
+    keyPackagePrivateKeys: { initPrivateKey, encryptionPrivateKey, signaturePrivateKey },
+  });
+  const joinMs = performance.now() - t0;
+
+  t0 = performance.now();
+  const r = await processMessage(joined.state, commitBytes);
+  if (r.kind !== "commit") throw new Error(`expected a commit, got ${r.kind}`);
+  const processMs = performance.now() - t0;
+  const state = mergeStagedCommit(joined.state, r.staged);
+
+  t0 = performance.now();
+  for (const m of messages) {
+    const a = await processMessage(state, m);
+    if (a.kind !== "application") throw new Error(`expected an application message, got ${a.kind}`);
+  }
+  const decryptPerSec = (messages.length * 1000) / (performance.now() - t0);
+
+  const payload = cs.randomBytes(100);
+  const budget = Number(process.env.BENCH_MSG_MS ?? 1000);
+  let sent = 0;
+  t0 = performance.now();
+  let now = t0;
+  do {
+    encodeMlsMessage(protect(state, payload));
+    sent++;
+    now = performance.now();
+  } while (now - t0 < budget);
+  const encryptPerSec = (sent * 1000) / (now - t0);
+
+  t0 = performance.now();
+  await createCommit(state, { groupInfo: false });
+  const updateMs = performance.now() - t0;
+
+  return { joinMs, processMs, decryptPerSec, encryptPerSec, updateMs, peakRssMb: process.resourceUsage().maxRSS / 1024 };
+}
