@@ -82,7 +82,7 @@ function printN(n: number, cols: readonly Column[], load: readonly [number, numb
   printTable(
     ["operation", ...cols.map((c) => c.title)],
     [
-      row("repetitions (median of)", (c) => (r(c) === null ? "-" : String(r(c)!.reps))),
+      row("repetitions (median of; add-all: 1 at 10,000)", (c) => (r(c) === null ? "-" : String(r(c)!.reps))),
       row(`create ${n + 1} KeyPackages (setup)`, (c) => fmtMs(r(c)?.keyPackagesMs)),
       row(`add ${n - 2} in one commit`, (c) => fmtMs(r(c)?.addAllMs)),
       row("  another member processes it", (c) => fmtMs(r(c)?.processAddMs)),
