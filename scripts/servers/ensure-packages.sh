@@ -3,8 +3,10 @@
 # Prosody/ejabberd (or the epmd that ejabberdctl leaves behind) is running: the tests start their
 # own servers on loopback (test/servers/) and a system service would only get in the way.
 #
-#   bash scripts/servers/ensure-packages.sh [--require] [--stop-services] [extra-package ...]
+#   bash scripts/servers/ensure-packages.sh [--require] [--stop-services] [--only] [package ...]
 #
+# Packages named on the command line are added to the default list (prosody lua-unbound ejabberd);
+# with --only they replace it (the demo and the gateway bench need only prosody).
 # As root: installs what is missing (apt-get update + install, non-interactive) while a temporary
 # policy-rc.d keeps the package scripts from starting the services, then stops any that run anyway.
 # Not root: prints the exact command. --require makes a missing package an error (exit 1).
@@ -15,15 +17,18 @@ set -euo pipefail
 
 require=0
 stop_services=0
-pkgs=(prosody lua-unbound ejabberd)
+only=0
+named=()
 for arg in "$@"; do
   case "$arg" in
     --require) require=1 ;;
     --stop-services) stop_services=1 ;;
+    --only) only=1 ;;
     -*) echo "[servers] unknown option $arg" >&2; exit 2 ;;
-    *) pkgs+=("$arg") ;;
+    *) named+=("$arg") ;;
   esac
 done
+if [ "$only" = 1 ]; then pkgs=("${named[@]}"); else pkgs=(prosody lua-unbound ejabberd "${named[@]}"); fi
 
 say() { echo "[servers] $*"; }
 
