@@ -12,10 +12,9 @@
  * @module
  */
 import type { CipherSuite } from "../../crypto/cipher-suite.js";
-import { Writer } from "../../codec/writer.js";
-import { decryptWithLabel } from "../../crypto/labeled.js";
+import { decryptWithLabel, encryptContext } from "../../crypto/labeled.js";
 import { CryptoError, UsageError, ValidationError } from "../../errors.js";
-import { bytesEqual, constantTimeEqual, EMPTY, utf8, wipe } from "../../util/bytes.js";
+import { bytesEqual, constantTimeEqual, EMPTY, wipe } from "../../util/bytes.js";
 import { validateWithAuthenticationService } from "../auth/authentication-service.js";
 import { checkNoDuplicateExtensions } from "../core/capabilities-ops.js";
 import { extensionTypes, findExtension } from "../core/extension.js";
@@ -90,19 +89,6 @@ export async function buildWelcome(p: BuildWelcomeParams): Promise<Welcome> {
     }),
   );
   return { cipherSuite: cs.params.id, secrets, encryptedGroupInfo };
-}
-
-/**
- * RFC 9420 §5.1.3: `EncryptWithLabel(PublicKey, Label, Context, Plaintext) = SealBase(PublicKey,
- * EncryptContext, "", Plaintext)` with
- *   struct { opaque label<V>; opaque context<V>; } EncryptContext;  (label = "MLS 1.0 " + Label)
- * Same bytes as crypto/labeled.ts builds per call; here built once for many seals.
- */
-function encryptContext(label: string, context: Uint8Array): Uint8Array {
-  const l = utf8(`MLS 1.0 ${label}`);
-  const w = new Writer(16 + l.length + context.length);
-  w.opaque(l).opaque(context);
-  return w.finish();
 }
 
 /** A Welcome as an MLSMessage (RFC 9420 §6). */
