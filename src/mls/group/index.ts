@@ -19,7 +19,7 @@
  * group-state.ts). Commits are two-phase: nothing changes until a StagedCommit is merged.
  * @module
  */
-export { groupConfig, externalPskStore, NO_EXTERNAL_PSKS, type GroupConfig, type GroupConfigInput, type HandshakeWireFormat, type LifetimePolicy, type ExternalPskStore } from "./group-config.js";
+export { groupConfig, externalPskStore, NO_EXTERNAL_PSKS, verifySignaturesSequentially, type SignatureBatchVerifier, type GroupConfig, type GroupConfigInput, type HandshakeWireFormat, type LifetimePolicy, type ExternalPskStore } from "./group-config.js";
 export { GroupState, EpochRuntime, type GroupStateFields, type GroupStatus, type MemberInfo, type PastEpoch, type PendingProposal } from "./group-state.js";
 export { GenerationTracker, MAX_TRACKED_MISSING, type SenderGenerationGaps } from "./generation-tracker.js";
 export { createGroup, type CreateGroupParams, type CreatorLeaf } from "./create.js";
