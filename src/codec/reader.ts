@@ -15,6 +15,25 @@ export interface ReaderOptions {
   readonly maxVectorBytes?: number;
   /** Largest number of items in one vector (default 1,048,576). */
   readonly maxVectorItems?: number;
+  /**
+   * Return byte fields as views into the input instead of copies (default false). Only for an
+   * input the caller owns and never modifies afterwards (say, a private copy of a 3 MB ratchet
+   * tree): 10,000 leaves then cost one buffer instead of 50,000 small ones. Every decoded value
+   * keeps the whole input alive.
+   */
+  readonly shareInput?: boolean;
+}
+
+/** Structures larger than this are not interned (they rarely repeat and are costly to compare). */
+const MAX_INTERNED_SPAN = 256;
+/** Distinct values kept per intern key (a hostile tree of all-different lists cannot grow it further). */
+const MAX_INTERNED_PER_KEY = 4096;
+
+/** A structure read by {@link Reader.interned}: where its bytes were and what they decoded to. */
+interface InternedEntry {
+  readonly start: number;
+  readonly length: number;
+  readonly value: unknown;
 }
 
 const DEFAULT_MAX_VECTOR_BYTES = 64 * 1024 * 1024;
@@ -28,6 +47,8 @@ export class Reader {
   private readonly path: string[] = [];
   private readonly maxVectorBytes: number;
   private readonly maxVectorItems: number;
+  private readonly shareInput: boolean;
+  private interns: Map<string, Map<number, InternedEntry[]>> | undefined;
 
   constructor(buf: Uint8Array, options: ReaderOptions = {}) {
     if (!(buf instanceof Uint8Array)) throw new TypeError(`"buf" expected Uint8Array, got ${typeof buf}`);
@@ -36,6 +57,92 @@ export class Reader {
     this.end = buf.length;
     this.maxVectorBytes = options.maxVectorBytes ?? DEFAULT_MAX_VECTOR_BYTES;
     this.maxVectorItems = options.maxVectorItems ?? DEFAULT_MAX_VECTOR_ITEMS;
+    this.shareInput = options.shareInput ?? false;
+  }
+
+  /** `buf[from, to)`, copied unless the reader shares its input. */
+  private take(from: number, to: number): Uint8Array {
+    return this.shareInput ? this.buf.subarray(from, to) : this.buf.slice(from, to);
+  }
+
+  /**
+   * The bytes read since `start` (an earlier {@link offset}), copied unless the reader shares its
+   * input: the exact encoding of what was read there, for callers that keep it to avoid
+   * re-encoding (the codec is canonical, so re-encoding would give the same bytes).
+   */
+  readSince(start: number): Uint8Array {
+    if (!Number.isInteger(start) || start < 0 || start > this.pos) throw new RangeError(`"start" expected an offset in [0, ${this.pos}], got ${start}`);
+    return this.take(start, this.pos);
+  }
+
+  /**
+   * Read the structure of `span` bytes here with `read`; when the same bytes were already read by
+   * this reader under the same `key`, skip them and return that same value instead. Values are
+   * frozen (shallowly) and shared, so `read` must return an immutable value whose decoding depends
+   * only on its own bytes. A 10,000-leaf tree whose leaves repeat a few capability lists then
+   * holds a few arrays instead of 50,000. `span` is a hint: when it is not the structure's true
+   * length, the value is read normally and not interned.
+   */
+  interned<T extends object>(key: string, span: number, read: (r: Reader) => T): T {
+    const start = this.pos;
+    if (!(span > 0 && span <= this.end - start && span <= MAX_INTERNED_SPAN)) return read(this);
+    const b = this.buf;
+    // FNV-1a over the span.
+    let h = 0x811c9dc5;
+    for (let i = start; i < start + span; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+    let table = this.interns?.get(key);
+    const bucket = table?.get(h);
+    if (bucket !== undefined) {
+      for (const e of bucket) {
+        if (e.length !== span) continue;
+        let same = true;
+        for (let i = 0; i < span; i++) {
+          if (b[start + i] !== b[e.start + i]) {
+            same = false;
+            break;
+          }
+        }
+        if (same) {
+          this.pos = start + span;
+          return e.value as T;
+        }
+      }
+    }
+    const value = read(this);
+    if (this.pos - start !== span) return value;
+    if (table === undefined) {
+      table = new Map();
+      (this.interns ??= new Map()).set(key, table);
+    }
+    if (table.size < MAX_INTERNED_PER_KEY) {
+      Object.freeze(value);
+      const entry: InternedEntry = { start, length: span, value };
+      if (bucket === undefined) table.set(h, [entry]);
+      else bucket.push(entry);
+    }
+    return value;
+  }
+
+  /**
+   * The total length of the `count` vectors (`<V>` length prefix and body) starting here, or -1
+   * when they are not all well-formed and in bounds (the normal read then reports why).
+   * Moves nothing.
+   */
+  peekVectorsSpan(count: number): number {
+    let p = this.pos;
+    for (let k = 0; k < count; k++) {
+      if (p >= this.end) return -1;
+      const first = this.buf[p]!;
+      const prefix = first >> 6;
+      if (prefix === 3) return -1;
+      const size = 1 << prefix;
+      if (p + size > this.end) return -1;
+      let v = first & 0x3f;
+      for (let i = 1; i < size; i++) v = v * 256 + this.buf[p + i]!;
+      p += size + v;
+      if (p > this.end) return -1;
+    }
+    return p - this.pos;
   }
 
   get offset(): number {
@@ -102,10 +209,10 @@ export class Reader {
     return (BigInt(hi) << 32n) | BigInt(lo);
   }
 
-  /** `n` raw bytes (a fixed-size array), copied. */
+  /** `n` raw bytes (a fixed-size array), copied unless the reader shares its input. */
   bytes(n: number): Uint8Array {
     this.need(n);
-    const out = this.buf.slice(this.pos, this.pos + n);
+    const out = this.take(this.pos, this.pos + n);
     this.pos += n;
     return out;
   }
@@ -135,10 +242,10 @@ export class Reader {
     return len;
   }
 
-  /** `opaque data<V>`: a varint length then that many bytes, copied. */
+  /** `opaque data<V>`: a varint length then that many bytes, copied unless the reader shares its input. */
   opaque(): Uint8Array {
     const len = this.vectorLength();
-    const out = this.buf.slice(this.pos, this.pos + len);
+    const out = this.take(this.pos, this.pos + len);
     this.pos += len;
     return out;
   }

@@ -136,9 +136,32 @@ export class Writer {
     return this;
   }
 
-  /** The written bytes (a copy sized exactly). */
+  /**
+   * The written bytes, sized exactly: the writer's own buffer when it is exactly full (the
+   * writer then lets go of it), else a copy.
+   */
   finish(): Uint8Array {
+    if (this.pos === this.buf.length) {
+      const out = this.buf;
+      this.buf = new Uint8Array(0);
+      this.pos = 0;
+      return out;
+    }
     return this.buf.slice(0, this.pos);
+  }
+
+  /**
+   * The written bytes as a view into the writer's buffer, valid until the next write or
+   * {@link reset}: for input that is consumed at once (say, hashed) and need not be kept.
+   */
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
+
+  /** Start over, keeping the buffer (a scratch writer reused for many small encodings). */
+  reset(): this {
+    this.pos = 0;
+    return this;
   }
 }
 

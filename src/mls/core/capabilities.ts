@@ -24,8 +24,15 @@ export interface Capabilities {
   readonly credentials: readonly number[];
 }
 
-/** `uint16 values<V>`: every listed type in this file is a uint16. */
-export function readUint16List(r: Reader): number[] {
+/**
+ * `uint16 values<V>`: every listed type in this file is a uint16. Interned per reader (the
+ * lists of a tree's leaves repeat, GREASE values included): treat the result as immutable.
+ */
+export function readUint16List(r: Reader): readonly number[] {
+  return r.interned("uint16_list", r.peekVectorsSpan(1), readList);
+}
+
+function readList(r: Reader): number[] {
   return r.vector(() => r.u16());
 }
 

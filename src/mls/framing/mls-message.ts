@@ -84,6 +84,16 @@ export function encodeMlsMessage(v: MlsMessage): Uint8Array {
   return encode(v, writeMlsMessage, 1024);
 }
 
+/** Welcomes at least this large are decoded from one private copy with views (see below). */
+const SHARED_WELCOME_BYTES = 16 * 1024;
+
 export function decodeMlsMessage(bytes: Uint8Array): MlsMessage {
+  // A Welcome that adds many members holds one EncryptedGroupSecrets each (10,000 for a group
+  // built in one commit), and all of it is transient: decode it from one private copy with views
+  // instead of 20,000 small copies. Other messages hold fields that outlive them (a commit's
+  // LeafNode enters the tree), so they are copied field by field.
+  if (bytes.length >= SHARED_WELCOME_BYTES && bytes.length >= 4 && ((bytes[2]! << 8) | bytes[3]!) === wireFormats.mls_welcome) {
+    return decode(bytes.slice(), readMlsMessage, "MLSMessage", { shareInput: true });
+  }
   return decode(bytes, readMlsMessage, "MLSMessage");
 }

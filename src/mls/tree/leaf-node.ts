@@ -77,21 +77,22 @@ function readLeafNodeContent(r: Reader): LeafNodeContent {
   const encryptionKey = r.field("encryption_key", () => r.opaque());
   const signatureKey = r.field("signature_key", () => r.opaque());
   const credential = r.field("credential", () => readCredential(r));
-  const capabilities = r.field("capabilities", () => readCapabilities(r));
+  // Interned: the leaves of a tree mostly repeat these byte for byte (see Reader.interned).
+  const capabilities = r.field("capabilities", () => r.interned("capabilities", r.peekVectorsSpan(5), readCapabilities));
   const leafNodeSource = r.field("leaf_node_source", () => r.u8());
   switch (leafNodeSource) {
     case leafNodeSources.key_package: {
-      const lifetime = r.field("lifetime", () => readLifetime(r));
-      const extensions = readExtensions(r);
+      const lifetime = r.field("lifetime", () => r.interned("lifetime", 16, readLifetime));
+      const extensions = r.interned("leaf_extensions", r.peekVectorsSpan(1), readExtensions);
       return { encryptionKey, signatureKey, credential, capabilities, leafNodeSource, lifetime, extensions };
     }
     case leafNodeSources.update: {
-      const extensions = readExtensions(r);
+      const extensions = r.interned("leaf_extensions", r.peekVectorsSpan(1), readExtensions);
       return { encryptionKey, signatureKey, credential, capabilities, leafNodeSource, extensions };
     }
     case leafNodeSources.commit: {
       const parentHash = r.field("parent_hash", () => r.opaque());
-      const extensions = readExtensions(r);
+      const extensions = r.interned("leaf_extensions", r.peekVectorsSpan(1), readExtensions);
       return { encryptionKey, signatureKey, credential, capabilities, leafNodeSource, parentHash, extensions };
     }
     default:
@@ -117,15 +118,37 @@ function writeLeafNodeContent(w: Writer, v: LeafNodeContent): void {
   writeExtensions(w, v.extensions);
 }
 
+/**
+ * The exact encoding of each decoded LeafNode, and where its signature field starts: the codec is
+ * canonical, so these are the bytes re-encoding would give. Tree hashes (§7.8) and signature
+ * checks (LeafNodeTBS, §7.2) of a joined 10,000-member tree then cost no re-encoding. Decoded
+ * leaves are never modified (readonly by type); an object built in code has no entry.
+ */
+const decodedEncodings = new WeakMap<LeafNode, { readonly bytes: Uint8Array; readonly tbsEnd: number }>();
+
 export function readLeafNode(r: Reader): LeafNode {
+  const start = r.offset;
   const content = readLeafNodeContent(r);
+  const tbsEnd = r.offset - start;
   const signature = r.field("signature", () => r.opaque());
-  return { ...content, signature };
+  const leaf: LeafNode = { ...content, signature };
+  decodedEncodings.set(leaf, { bytes: r.readSince(start), tbsEnd });
+  return leaf;
 }
 
 export function writeLeafNode(w: Writer, v: LeafNode): void {
+  const known = decodedEncodings.get(v);
+  if (known !== undefined) {
+    w.bytes(known.bytes);
+    return;
+  }
   writeLeafNodeContent(w, v);
   w.opaque(v.signature);
+}
+
+/** The encoding of `leaf` when it was decoded (do not modify), else null. */
+export function decodedLeafNodeEncoding(leaf: LeafNode): Uint8Array | null {
+  return decodedEncodings.get(leaf)?.bytes ?? null;
 }
 
 export function encodeLeafNode(v: LeafNode): Uint8Array {
@@ -162,7 +185,9 @@ export interface LeafNodeGroupContext {
  * `group` is ignored for `key_package` leaves and required (UsageError otherwise) for the others.
  */
 export function writeLeafNodeTbs(w: Writer, leaf: LeafNodeContent, group?: LeafNodeGroupContext): void {
-  writeLeafNodeContent(w, leaf);
+  const known = decodedEncodings.get(leaf as LeafNode);
+  if (known !== undefined) w.bytes(known.bytes.subarray(0, known.tbsEnd));
+  else writeLeafNodeContent(w, leaf);
   if (leaf.leafNodeSource === leafNodeSources.key_package) return;
   if (group === undefined) {
     throw new UsageError("missing_group_context", "LeafNodeTBS for an update or commit leaf needs the group_id and leaf_index");
@@ -172,7 +197,10 @@ export function writeLeafNodeTbs(w: Writer, leaf: LeafNodeContent, group?: LeafN
 
 /** The bytes signed with label "LeafNodeTBS" (RFC 9420 §7.2). */
 export function encodeLeafNodeTbs(leaf: LeafNodeContent, group?: LeafNodeGroupContext): Uint8Array {
-  const w = new Writer(512);
+  const known = decodedEncodings.get(leaf as LeafNode);
+  // A decoded key_package leaf: its TBS is a prefix of its encoding (a view, nothing copied).
+  if (known !== undefined && leaf.leafNodeSource === leafNodeSources.key_package) return known.bytes.subarray(0, known.tbsEnd);
+  const w = new Writer(known === undefined ? 512 : known.tbsEnd + 64);
   writeLeafNodeTbs(w, leaf, group);
   return w.finish();
 }

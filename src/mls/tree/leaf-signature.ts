@@ -7,6 +7,7 @@
  * join); {@link verifySignatureChecks} is the sequential default.
  * @module
  */
+import { varintSize } from "../../codec/varint.js";
 import { Writer } from "../../codec/writer.js";
 import type { CipherSuite } from "../../crypto/cipher-suite.js";
 import { signWithLabel } from "../../crypto/labeled.js";
@@ -35,7 +36,8 @@ export interface SignatureCheck {
  * with label "MLS 1.0 LeafNodeTBS" and content the LeafNodeTBS.
  */
 function leafSignContent(tbs: Uint8Array): Uint8Array {
-  const w = new Writer(tbs.length + LEAF_LABEL_BYTES.length + 8);
+  const size = varintSize(LEAF_LABEL_BYTES.length) + LEAF_LABEL_BYTES.length + varintSize(tbs.length) + tbs.length;
+  const w = new Writer(size); // exactly: finish() hands over this buffer, no copy
   w.opaque(LEAF_LABEL_BYTES).opaque(tbs);
   return w.finish();
 }

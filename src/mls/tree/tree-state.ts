@@ -4,7 +4,7 @@
  * A {@link TreeState} holds the nodes of a full tree (`nLeaves` a power of two) in a flat array
  * indexed by node index (Appendix C), with `null` for blank nodes. Every operation returns a new
  * TreeState; internally it is copy-on-write: a shallow slice of the node array (nodes themselves
- * are frozen-by-type and shared) plus a slice of the memo of tree hashes, with only the hashes on
+ * are frozen-by-type and shared) plus a copy of the memo of tree hashes, with only the hashes on
  * the changed path dropped. Nothing here walks the whole tree recursively: subtree scans use the
  * fact that a subtree is a contiguous index range, and recursion is by level (depth <= 31).
  *
@@ -18,6 +18,7 @@ import { UsageError, ValidationError } from "../../errors.js";
 import { bytesEqual } from "../../util/bytes.js";
 import { nodeTypes } from "../core/protocol.js";
 import { keyTag } from "./key-index.js";
+import { TreeHashMemo } from "./tree-hash-memo.js";
 import type { LeafNode } from "./leaf-node.js";
 import type { ParentNode } from "./parent-node.js";
 import type { Node, RatchetTree } from "./ratchet-tree.js";
@@ -34,17 +35,6 @@ import {
   type LeafIndex,
   type NodeIndex,
 } from "./tree-math.js";
-
-/**
- * Memo of per-node tree hashes for one hash function. Internal to the tree modules: tree-hash.ts
- * fills it lazily; TreeState copies it on write and drops the entries of changed nodes and their
- * ancestors. Invariant: a node without a hash has no ancestor with a hash.
- * @internal
- */
-export interface TreeHashMemo {
-  readonly alg: string;
-  readonly hashes: (Uint8Array | undefined)[];
-}
 
 /** A non-blank leaf of the tree. */
 export interface Member {
@@ -118,20 +108,17 @@ let firstBlankOf!: (t: TreeState) => number;
  */
 class Draft {
   nodes: (Node | null)[];
-  hashes: (Uint8Array | undefined)[] | undefined;
+  memo: TreeHashMemo | undefined;
   tags: Int32Array | undefined;
   nLeaves: number;
   /** A lower bound on the leftmost blank leaf (every leaf below it is non-blank). */
   firstBlank: number;
-  readonly alg: string | undefined;
   /** unmerged_leaves arrays this draft owns (copied on first change), by parent node index. */
   private readonly ownedUnmerged = new Map<number, number[]>();
 
   constructor(t: TreeState) {
     this.nodes = t.nodes.slice();
-    const memo = memoOf(t);
-    this.alg = memo?.alg;
-    this.hashes = memo?.hashes.slice();
+    this.memo = memoOf(t)?.clone();
     this.tags = tagsOf(t)?.slice();
     this.nLeaves = t.nLeaves;
     this.firstBlank = firstBlankOf(t);
@@ -139,13 +126,12 @@ class Draft {
 
   /** Drop the memoised hash of `x` and of its ancestors (stops at the first one already dropped). */
   private invalidate(x: number): void {
-    const h = this.hashes;
-    if (h === undefined) return;
+    const m = this.memo;
+    if (m === undefined) return;
     const r = root(this.nLeaves);
     let n = x;
     for (;;) {
-      if (h[n] === undefined && n !== x) return;
-      h[n] = undefined;
+      if (!m.drop(n) && n !== x) return;
       if (n === r) return;
       const k = level(n as NodeIndex);
       const b = (n >>> (k + 1)) & 1;
@@ -204,10 +190,7 @@ class Draft {
     const from = this.nodes.length;
     this.nodes.length = w;
     this.nodes.fill(null, from);
-    if (this.hashes !== undefined) {
-      this.hashes.length = w;
-      this.hashes.fill(undefined, from);
-    }
+    this.memo?.resize(w);
     if (this.tags !== undefined) {
       const tags = new Int32Array(w).fill(-1);
       tags.set(this.tags);
@@ -223,14 +206,13 @@ class Draft {
       this.nLeaves /= 2;
       if (this.firstBlank > this.nLeaves) this.firstBlank = this.nLeaves;
       this.nodes.length = r;
-      if (this.hashes !== undefined) this.hashes.length = r;
+      this.memo?.resize(r);
       if (this.tags !== undefined) this.tags = this.tags.slice(0, r);
     }
   }
 
   freeze(): TreeState {
-    const memo = this.alg === undefined || this.hashes === undefined ? undefined : { alg: this.alg, hashes: this.hashes };
-    return construct(this.nodes, this.nLeaves, memo, this.tags, this.firstBlank);
+    return construct(this.nodes, this.nLeaves, this.memo, this.tags, this.firstBlank);
   }
 }
 
@@ -312,7 +294,7 @@ export class TreeState {
   hashMemo(alg: string): TreeHashMemo {
     let m = this.#memo;
     if (m === undefined || m.alg !== alg) {
-      m = { alg, hashes: new Array<Uint8Array | undefined>(this.nodes.length).fill(undefined) };
+      m = new TreeHashMemo(alg, this.nodes.length);
       this.#memo = m;
     }
     return m;
