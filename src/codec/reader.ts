@@ -28,6 +28,8 @@ export interface ReaderOptions {
 const MAX_INTERNED_SPAN = 256;
 /** Distinct values kept per intern key (a hostile tree of all-different lists cannot grow it further). */
 const MAX_INTERNED_PER_KEY = 4096;
+/** Values kept per hash value within a key. */
+const MAX_BUCKET = 4;
 
 /** A structure read by {@link Reader.interned}: where its bytes were and what they decoded to. */
 interface InternedEntry {
@@ -49,6 +51,7 @@ export class Reader {
   private readonly maxVectorItems: number;
   private readonly shareInput: boolean;
   private interns: Map<string, Map<number, InternedEntry[]>> | undefined;
+  private internCounts: Map<string, number> | undefined;
 
   constructor(buf: Uint8Array, options: ReaderOptions = {}) {
     if (!(buf instanceof Uint8Array)) throw new TypeError(`"buf" expected Uint8Array, got ${typeof buf}`);
@@ -114,11 +117,15 @@ export class Reader {
       table = new Map();
       (this.interns ??= new Map()).set(key, table);
     }
-    if (table.size < MAX_INTERNED_PER_KEY) {
+    // Bounded: at most MAX_INTERNED_PER_KEY values per key and MAX_BUCKET per hash, so inputs
+    // crafted to collide under FNV-1a cannot make lookups scan long lists.
+    const count = this.internCounts?.get(key) ?? 0;
+    if (count < MAX_INTERNED_PER_KEY && (bucket === undefined || bucket.length < MAX_BUCKET)) {
       Object.freeze(value);
       const entry: InternedEntry = { start, length: span, value };
       if (bucket === undefined) table.set(h, [entry]);
       else bucket.push(entry);
+      (this.internCounts ??= new Map()).set(key, count + 1);
     }
     return value;
   }

@@ -104,16 +104,16 @@ export function deriveTreeSecret(cs: CipherSuite, secret: Uint8Array, label: str
  *     opaque content<V>;
  *   } SignContent;
  */
-function signContent(label: string, content: Uint8Array): Uint8Array {
+export function encodeSignContent(label: string, content: Uint8Array): Uint8Array {
   return withOpaque(opaqueLabel(label), content);
 }
 
 export function signWithLabel(cs: CipherSuite, signaturePrivateKey: Uint8Array, label: string, content: Uint8Array): Uint8Array {
-  return cs.sign(signaturePrivateKey, signContent(label, content));
+  return cs.sign(signaturePrivateKey, encodeSignContent(label, content));
 }
 
 export function verifyWithLabel(cs: CipherSuite, signaturePublicKey: Uint8Array, label: string, content: Uint8Array, signature: Uint8Array): boolean {
-  return cs.verify(signaturePublicKey, signContent(label, content), signature);
+  return cs.verify(signaturePublicKey, encodeSignContent(label, content), signature);
 }
 
 /**

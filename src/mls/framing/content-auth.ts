@@ -9,7 +9,7 @@
  * @module
  */
 import type { CipherSuite } from "../../crypto/cipher-suite.js";
-import { signWithLabel, verifyWithLabel } from "../../crypto/labeled.js";
+import { encodeSignContent, signWithLabel, verifyWithLabel } from "../../crypto/labeled.js";
 import { CryptoError, UsageError } from "../../errors.js";
 import { contentTypes, type WireFormat } from "../core/protocol.js";
 import { encodeFramedContentTbs, type AuthenticatedContent, type FramedContent } from "./framed-content.js";
@@ -61,4 +61,17 @@ export function verifyFramedContentSignature(
   if (!verifyWithLabel(cs, signaturePublicKey, LABEL, tbs, ac.auth.signature)) {
     throw new CryptoError("bad_signature", "the FramedContent signature does not verify");
   }
+}
+
+/**
+ * The verification of {@link verifyFramedContentSignature} as data, for a batch verifier
+ * (other threads): the public key, the RFC 9420 §5.1.2 SignContent bytes and the signature.
+ */
+export function framedContentSignatureCheck(
+  signaturePublicKey: Uint8Array,
+  ac: AuthenticatedContent,
+  groupContext?: Uint8Array,
+): { readonly publicKey: Uint8Array; readonly message: Uint8Array; readonly signature: Uint8Array } {
+  const tbs = encodeFramedContentTbs({ wireFormat: ac.wireFormat, content: ac.content, groupContext });
+  return { publicKey: signaturePublicKey, message: encodeSignContent(LABEL, tbs), signature: ac.auth.signature };
 }

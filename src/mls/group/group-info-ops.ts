@@ -86,8 +86,13 @@ export function groupInfoMessage(groupInfo: GroupInfo): MlsMessage {
   return { version: protocolVersions.mls10, wireFormat: wireFormats.mls_group_info, groupInfo };
 }
 
-/** The tree carried in a GroupInfo's ratchet_tree extension, or null if it has none. */
-export function ratchetTreeOf(gi: GroupInfo): TreeState | null {
+/**
+ * The tree carried in a GroupInfo's ratchet_tree extension, or null if it has none.
+ * @param options.shareExtensionData the extension's bytes belong to the caller alone and are never
+ *   modified (a GroupInfo decoded with views from its own decrypted plaintext): the tree's nodes
+ *   are views into them instead of into a copy.
+ */
+export function ratchetTreeOf(gi: GroupInfo, options: { readonly shareExtensionData?: boolean } = {}): TreeState | null {
   const ext = findExtension(gi.extensions, extensionTypes.ratchet_tree);
-  return ext === null ? null : TreeState.fromRatchetTree(decodeRatchetTree(ext.extensionData));
+  return ext === null ? null : TreeState.fromRatchetTree(decodeRatchetTree(ext.extensionData, { inputIsPrivate: options.shareExtensionData ?? false }));
 }

@@ -20,6 +20,7 @@ import { contentTypes, proposalTypes, senderTypes, wireFormats, type ContentType
 import { verifyFramedContentSignature } from "../framing/content-auth.js";
 import { senderSignsGroupContext, type AuthenticatedContent } from "../framing/framed-content.js";
 import type { MlsMessage } from "../framing/mls-message.js";
+import type { PrivateMessage } from "../framing/private-message.js";
 import { unprotectPrivateMessage } from "../framing/private-message-protection.js";
 import { unprotectPublicMessage } from "../framing/public-message-protection.js";
 import type { LeafNode } from "../tree/leaf-node.js";
@@ -135,35 +136,63 @@ export function verifyInbound(state: GroupState, msg: MlsMessage): InboundMessag
     return { kind: "verified", message: { ac, past: null, generation: null, senderLeaf: null, skipped: [] } };
   }
   if (msg.wireFormat === wireFormats.mls_private_message) {
-    const m = msg.privateMessage;
-    const past = checkGroupAndEpoch(state, m.groupId, m.epoch, m.contentType, true);
-    const tree = past?.tree ?? state.tree;
-    const runtime = past?.runtime ?? state.runtime;
-    const gc = past?.groupContextBytes ?? state.groupContextBytes;
-    let opened;
-    try {
-      opened = unprotectPrivateMessage({
-        cs: state.cs,
-        secretTree: runtime.secretTree,
-        senderDataSecret: runtime.senderDataSecret,
-        message: m,
-        isMemberLeaf: (leaf) => {
-          if (leaf === state.ownLeafIndex) throw new OwnLeaf();
-          return leaf < tree.nLeaves && tree.leaf(leaf) !== null;
-        },
-      });
-    } catch (e) {
-      if (e instanceof OwnLeaf) return { kind: "own", contentType: m.contentType, epoch: m.epoch };
-      throw e;
-    }
-    const ac = opened.content;
-    const sender = ac.content.sender;
-    if (sender.senderType !== senderTypes.member) throw new ValidationError("sender_not_member", "a PrivateMessage sender must be a member", "RFC 9420 §6.3.2");
-    const leaf = memberLeaf(tree, sender.leafIndex);
-    verifyFramedContentSignature(state.cs, leaf.signatureKey, ac, gc);
-    // RFC 9750 §8.1.4: note gaps in the sender's generations.
-    const skipped = runtime.generations.record(sender.leafIndex, ac.content.contentType === contentTypes.application ? "application" : "handshake", opened.generation);
-    return { kind: "verified", message: { ac, past, generation: opened.generation, senderLeaf: leaf, skipped } };
+    const opened = openPrivateMessage(state, msg.privateMessage);
+    if (opened.kind === "own") return opened;
+    verifyFramedContentSignature(state.cs, opened.senderLeaf.signatureKey, opened.ac, opened.groupContext);
+    return { kind: "verified", message: acceptOpenedPrivateMessage(opened) };
   }
   throw new UsageError("not_a_group_message", `wire format ${msg.wireFormat} is not a PublicMessage or PrivateMessage; use joinFromWelcome for Welcomes`);
+}
+
+/**
+ * A received PrivateMessage decrypted (its ratchet key consumed, RFC 9420 §9.2) whose signature
+ * is not checked yet: hand it to {@link acceptOpenedPrivateMessage} only once
+ * `senderLeaf.signatureKey` verified `ac` over `groupContext` (RFC 9420 §6.1).
+ */
+export interface OpenedPrivateMessage {
+  readonly kind: "opened";
+  readonly ac: AuthenticatedContent;
+  readonly past: PastEpoch | null;
+  readonly generation: number;
+  readonly senderLeaf: LeafNode;
+  readonly senderLeafIndex: number;
+  /** The serialized GroupContext of the message's epoch (covered by the signature). */
+  readonly groupContext: Uint8Array;
+  readonly runtime: GroupState["runtime"];
+}
+
+/** RFC 9420 §6.3: check and decrypt a PrivateMessage; the signature is left to the caller. */
+export function openPrivateMessage(state: GroupState, m: PrivateMessage): OpenedPrivateMessage | { readonly kind: "own"; readonly contentType: ContentType; readonly epoch: bigint } {
+  const past = checkGroupAndEpoch(state, m.groupId, m.epoch, m.contentType, true);
+  const tree = past?.tree ?? state.tree;
+  const runtime = past?.runtime ?? state.runtime;
+  const groupContext = past?.groupContextBytes ?? state.groupContextBytes;
+  let opened;
+  try {
+    opened = unprotectPrivateMessage({
+      cs: state.cs,
+      secretTree: runtime.secretTree,
+      senderDataSecret: runtime.senderDataSecret,
+      message: m,
+      isMemberLeaf: (leaf) => {
+        if (leaf === state.ownLeafIndex) throw new OwnLeaf();
+        return leaf < tree.nLeaves && tree.leaf(leaf) !== null;
+      },
+    });
+  } catch (e) {
+    if (e instanceof OwnLeaf) return { kind: "own", contentType: m.contentType, epoch: m.epoch };
+    throw e;
+  }
+  const ac = opened.content;
+  const sender = ac.content.sender;
+  if (sender.senderType !== senderTypes.member) throw new ValidationError("sender_not_member", "a PrivateMessage sender must be a member", "RFC 9420 §6.3.2");
+  const senderLeaf = memberLeaf(tree, sender.leafIndex);
+  return { kind: "opened", ac, past, generation: opened.generation, senderLeaf, senderLeafIndex: sender.leafIndex, groupContext, runtime };
+}
+
+/** The verified message of an {@link OpenedPrivateMessage} whose signature checked out. */
+export function acceptOpenedPrivateMessage(o: OpenedPrivateMessage): VerifiedMessage {
+  // RFC 9750 §8.1.4: note gaps in the sender's generations.
+  const skipped = o.runtime.generations.record(o.senderLeafIndex, o.ac.content.contentType === contentTypes.application ? "application" : "handshake", o.generation);
+  return { ac: o.ac, past: o.past, generation: o.generation, senderLeaf: o.senderLeaf, skipped };
 }

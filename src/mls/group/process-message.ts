@@ -9,13 +9,16 @@
  * @module
  */
 import { InternalError } from "../../errors.js";
-import { contentTypes, senderTypes, type ContentType } from "../core/protocol.js";
+import { contentTypes, senderTypes, wireFormats, type ContentType } from "../core/protocol.js";
+import { framedContentSignatureCheck } from "../framing/content-auth.js";
 import { decodeMlsMessage, type MlsMessage } from "../framing/mls-message.js";
 import type { Sender } from "../framing/sender.js";
 import type { Proposal } from "../messages/proposal.js";
 import { processCommit, type ProcessCommitOptions } from "./commit-process.js";
 import type { GroupState, MemberInfo } from "./group-state.js";
-import { verifyInbound } from "./inbound.js";
+import { verifySignaturesSequentially } from "./group-config.js";
+import { acceptOpenedPrivateMessage, openPrivateMessage, verifyInbound, type InboundMessage } from "./inbound.js";
+import { signatureQueue } from "./signature-queue.js";
 import { processProposal } from "./proposals.js";
 import type { StagedCommit } from "./staged-commit.js";
 
@@ -60,10 +63,31 @@ export type ProcessedMessage = ApplicationMessage | ProposalMessage | CommitMess
 
 export type ProcessMessageOptions = ProcessCommitOptions;
 
-/** Process one received PublicMessage or PrivateMessage of this group. */
+/** {@link verifyInbound}, with application signatures through the config's batch verifier when it has one. */
+async function verifyInboundBatched(state: GroupState, msg: MlsMessage): Promise<InboundMessage> {
+  const verifier = state.config.verifySignatures;
+  if (msg.wireFormat !== wireFormats.mls_private_message || msg.privateMessage.contentType !== contentTypes.application || verifier === verifySignaturesSequentially) {
+    return verifyInbound(state, msg);
+  }
+  const opened = openPrivateMessage(state, msg.privateMessage);
+  if (opened.kind === "own") return opened;
+  const check = framedContentSignatureCheck(opened.senderLeaf.signatureKey, opened.ac, opened.groupContext);
+  // RFC 9420 §6.1: verified before anything of the message is used.
+  await signatureQueue(state.cs, verifier).verify({ leafIndex: opened.senderLeafIndex, ...check });
+  return { kind: "verified", message: acceptOpenedPrivateMessage(opened) };
+}
+
+/**
+ * Process one received PublicMessage or PrivateMessage of this group.
+ *
+ * Application messages may be processed concurrently (say `Promise.all` over a page of the
+ * archive): each is decrypted at once, in call order, and with a `config.verifySignatures` other
+ * than the sequential default their signatures are verified together, on other threads too (see
+ * signature-queue.ts). Handshake messages must still be processed one after the other.
+ */
 export async function processMessage(state: GroupState, message: MlsMessage | Uint8Array, options: ProcessMessageOptions = {}): Promise<ProcessedMessage> {
   const msg = message instanceof Uint8Array ? decodeMlsMessage(message) : message;
-  const inbound = verifyInbound(state, msg);
+  const inbound = await verifyInboundBatched(state, msg);
   if (inbound.kind === "own") return { kind: "own", state, contentType: inbound.contentType, epoch: inbound.epoch };
   const v = inbound.message;
   const content = v.ac.content;

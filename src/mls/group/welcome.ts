@@ -178,7 +178,8 @@ export async function openWelcome(p: OpenWelcomeParams): Promise<OpenedWelcome> 
   const wk = deriveWelcomeKey(cs, welcomeSecret);
   wipe(welcomeSecret);
   try {
-    const groupInfo = decodeGroupInfo(cs.aeadOpen(wk.key, wk.nonce, EMPTY, welcome.encryptedGroupInfo));
+    // The plaintext is ours alone: decode it without copying the ratchet tree out of it.
+    const groupInfo = decodeGroupInfo(cs.aeadOpen(wk.key, wk.nonce, EMPTY, welcome.encryptedGroupInfo), { shareInput: true });
     return { groupSecrets, pskSecret, groupInfo };
   } finally {
     wipe(wk.key, wk.nonce);
@@ -205,7 +206,9 @@ export async function joinFromWelcome(p: JoinFromWelcomeParams): Promise<JoinedG
   // "Verify that the group_id is unique among the groups that the client is currently participating in."
   if (p.isGroupIdInUse?.(gc.groupId)) throw new ValidationError("group_id_in_use", "we are already in a group with this group_id", "RFC 9420 §12.4.3");
 
-  const tree = ratchetTreeOf(gi) ?? outOfBandTree(p.ratchetTree);
+  // The GroupInfo was decoded with views from its private plaintext (decryptWelcome): the tree
+  // shares that buffer rather than copying it out again.
+  const tree = ratchetTreeOf(gi, { shareExtensionData: true }) ?? outOfBandTree(p.ratchetTree);
   // "Verify the signature on the GroupInfo object ... If the node is blank or if signature verification fails, return an error."
   verifyGroupInfoWithTree(cs, gi, tree);
   // "Use the joiner_secret from the GroupSecrets object to generate the epoch secret and other derived secrets"

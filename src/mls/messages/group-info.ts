@@ -75,6 +75,11 @@ export function encodeGroupInfo(v: GroupInfo): Uint8Array {
   return encode(v, writeGroupInfo, 512);
 }
 
-export function decodeGroupInfo(bytes: Uint8Array): GroupInfo {
-  return decode(bytes, readGroupInfo, "GroupInfo");
+/**
+ * @param options.shareInput the fields are views into `bytes`, which the caller owns and never
+ *   modifies again (a freshly decrypted GroupInfo): its multi-megabyte ratchet_tree extension is
+ *   then not copied (see ReaderOptions.shareInput).
+ */
+export function decodeGroupInfo(bytes: Uint8Array, options: { readonly shareInput?: boolean } = {}): GroupInfo {
+  return decode(bytes, readGroupInfo, "GroupInfo", { shareInput: options.shareInput ?? false });
 }

@@ -9,9 +9,9 @@ import type { SignatureCheck } from "../tree/leaf-signature.js";
 import { WorkerPool } from "./pool.js";
 
 export interface ParallelVerifierOptions {
-  /** Batches smaller than this are verified on the calling thread. Default 256. */
+  /** Batches smaller than this are verified on the calling thread. Default 32. */
   readonly minBatch?: number;
-  /** Signatures per chunk a thread claims. Default 64. */
+  /** Signatures per chunk a thread claims. Default: a 16th of the batch, between 4 and 64. */
   readonly chunkSize?: number;
 }
 
@@ -22,10 +22,11 @@ export interface ParallelVerifierOptions {
  * tree's validation (RFC 9420 §12.4.3.1), and not at all if that validation failed first.
  */
 export function parallelSignatureVerifier(pool: WorkerPool = WorkerPool.shared(), options: ParallelVerifierOptions = {}): SignatureBatchVerifier {
-  const minBatch = options.minBatch ?? 256;
-  const chunkSize = options.chunkSize ?? 64;
+  const minBatch = options.minBatch ?? 32;
   return (cs: CipherSuite, checks: readonly SignatureCheck[]): readonly boolean[] | PromiseLike<readonly boolean[]> => {
     if (cs.provider !== "native" || checks.length < minBatch) return verifySignaturesSequentially(cs, checks);
+    // Small chunks for small batches (a page of application messages), so both threads get some.
+    const chunkSize = options.chunkSize ?? Math.max(4, Math.min(64, Math.ceil(checks.length / 16)));
     const early = pool.verifyEarly(cs.params.id, checks, chunkSize);
     let result: Promise<readonly boolean[]> | undefined;
     const finish = (): Promise<readonly boolean[]> => (result ??= early.finish().then((ok) => Array.from(ok, (b) => b === 1)));

@@ -79,10 +79,13 @@ export function encodeRatchetTree(tree: RatchetTree): Uint8Array {
 }
 
 /**
- * Decode the `extension_data` of a ratchet_tree extension. The input is copied once and the
- * nodes' byte fields are views into that private copy (one 3 MB buffer for a 10,000-member tree,
- * not 50,000 small ones); the caller's buffer is not retained.
+ * Decode the `extension_data` of a ratchet_tree extension. The input is copied once (unless
+ * `inputIsPrivate`) and the nodes' byte fields are views into that private copy (one 3 MB buffer
+ * for a 10,000-member tree, not 50,000 small ones); the caller's buffer is not retained.
  */
-export function decodeRatchetTree(extensionData: Uint8Array): (Node | null)[] {
-  return decode(extensionData.slice(), readRatchetTree, "RatchetTree", { shareInput: true });
+export function decodeRatchetTree(extensionData: Uint8Array, options: { readonly inputIsPrivate?: boolean } = {}): (Node | null)[] {
+  // `inputIsPrivate`: the caller owns the bytes and never modifies them (a decrypted GroupInfo
+  // decoded with views): no copy, the nodes share that buffer.
+  const own = options.inputIsPrivate === true ? extensionData : extensionData.slice();
+  return decode(own, readRatchetTree, "RatchetTree", { shareInput: true });
 }
