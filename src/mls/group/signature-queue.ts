@@ -30,6 +30,9 @@ interface Pending {
 export class SignatureQueue {
   #pending: Pending[] = [];
   #scheduled = false;
+  /** Batches not settled yet, and the promise of the last one's settlement. */
+  #outstanding = 0;
+  #tail: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly cs: CipherSuite,
@@ -61,14 +64,27 @@ export class SignatureQueue {
     const fail = (e: unknown): void => {
       for (const p of batch) p.reject(e);
     };
+    let result: readonly boolean[] | PromiseLike<readonly boolean[]>;
     try {
       const checks = batch.map((p) => p.check);
-      const r = batch.length < MIN_BATCH ? verifySignaturesSequentially(this.cs, checks) : this.verifier(this.cs, checks);
-      if (Array.isArray(r)) settle(r as readonly boolean[]);
-      else Promise.resolve(r).then(settle, fail);
+      result = batch.length < MIN_BATCH ? verifySignaturesSequentially(this.cs, checks) : this.verifier(this.cs, checks);
     } catch (e) {
-      fail(e);
+      result = Promise.reject(e);
     }
+    // Batches settle in the order they were made, even when an earlier one is still on other
+    // threads: each message's generation is recorded when it settles (RFC 9750 §8.1.4 gaps).
+    if (this.#outstanding === 0 && Array.isArray(result)) {
+      settle(result as readonly boolean[]);
+      return;
+    }
+    this.#outstanding++;
+    const r = result;
+    this.#tail = this.#tail
+      .then(() => r)
+      .then(settle, fail)
+      .finally(() => {
+        this.#outstanding--;
+      });
   }
 }
 
