@@ -7,9 +7,10 @@
  * @module
  */
 import * as nodeCrypto from "node:crypto";
-import { createHash, createHmac } from "node:crypto";
+import { createHash } from "node:crypto";
 import { UsageError } from "../../errors.js";
 import type { HashName } from "../cipher-suite.js";
+import { hmac } from "./hmac.js";
 import { u8 } from "./keys.js";
 
 /** The symmetric primitives bound to one hash function. */
@@ -20,7 +21,7 @@ export interface HashOps {
   kdfExpand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array;
 }
 
-const NODE_NAMES: Readonly<Record<HashName, { readonly alg: string; readonly Nh: number }>> = {
+const NODE_NAMES: Readonly<Record<HashName, { readonly alg: "sha256" | "sha384" | "sha512"; readonly Nh: number }>> = {
   "SHA-256": { alg: "sha256", Nh: 32 },
   "SHA-384": { alg: "sha384", Nh: 48 },
   "SHA-512": { alg: "sha512", Nh: 64 },
@@ -40,7 +41,7 @@ export function hashOps(name: HashName): HashOps {
   const { alg, Nh } = NODE_NAMES[name];
   const zeroSalt = new Uint8Array(Nh);
 
-  const mac = (key: Uint8Array, data: Uint8Array): Uint8Array => u8(createHmac(alg, key).update(data).digest());
+  const mac = (key: Uint8Array, data: Uint8Array): Uint8Array => hmac(alg, key, data);
 
   const ops: HashOps = Object.freeze({
     hash: oneShot !== undefined ? (data: Uint8Array): Uint8Array => u8(oneShot(alg, data, "buffer")) : (data: Uint8Array): Uint8Array => u8(createHash(alg).update(data).digest()),
@@ -55,8 +56,8 @@ export function hashOps(name: HashName): HashOps {
       }
       // RFC 5869 §2.3: T(0) = "", T(i) = HMAC-Hash(PRK, T(i-1) | info | i), OKM = first L octets.
       if (length <= Nh) {
-        const t = createHmac(alg, prk).update(info).update(ONE).digest();
-        if (length === Nh) return u8(t);
+        const t = hmac(alg, prk, info, ONE);
+        if (length === Nh) return t;
         const out = new Uint8Array(length);
         out.set(t.subarray(0, length));
         t.fill(0);
@@ -64,12 +65,10 @@ export function hashOps(name: HashName): HashOps {
       }
       const out = new Uint8Array(length);
       const counter = new Uint8Array(1);
-      let prev: Buffer | undefined;
+      let prev: Uint8Array | undefined;
       for (let i = 1, off = 0; off < length; i++, off += Nh) {
         counter[0] = i;
-        const h = createHmac(alg, prk);
-        if (prev !== undefined) h.update(prev);
-        const t = h.update(info).update(counter).digest();
+        const t = prev === undefined ? hmac(alg, prk, info, counter) : hmac(alg, prk, prev, info, counter);
         prev?.fill(0);
         prev = t;
         out.set(off + Nh <= length ? t : t.subarray(0, length - off), off);

@@ -3,14 +3,13 @@
  * schedule (suite_id "HPKE"||kem_id||kdf_id||aead_id).
  * @module
  */
-import { createHmac } from "node:crypto";
 import type { HashName } from "../cipher-suite.js";
 import { hashOps, type HashOps } from "./hash.js";
-import { u8 } from "./keys.js";
+import { hmac } from "./hmac.js";
 
 const HPKE_V1 = new TextEncoder().encode("HPKE-v1");
 
-const HMAC_ALG: Readonly<Record<HashName, string>> = { "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512" };
+const HMAC_ALG: Readonly<Record<HashName, "sha256" | "sha384" | "sha512">> = { "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512" };
 const HASH_LEN: Readonly<Record<HashName, number>> = { "SHA-256": 32, "SHA-384": 48, "SHA-512": 64 };
 
 /** Labels are ASCII constants; encode each once. */
@@ -59,10 +58,7 @@ export function labeledKdf(hashName: HashName, suiteId: Uint8Array): LabeledKdf 
     hash,
     extract(salt: Uint8Array, lbl: string, ...ikm: Uint8Array[]): Uint8Array {
       // Extract = HMAC(salt, labeled_ikm), an empty salt being Nh zero bytes (RFC 5869 §2.2).
-      const h = createHmac(alg, salt.length === 0 ? zeroSalt : salt);
-      h.update(HPKE_V1).update(suiteId).update(label(lbl));
-      for (const part of ikm) h.update(part);
-      return u8(h.digest());
+      return hmac(alg, salt.length === 0 ? zeroSalt : salt, HPKE_V1, suiteId, label(lbl), ...ikm);
     },
     expand(prk: Uint8Array, lbl: string, info: Uint8Array, length: number): Uint8Array {
       const l = label(lbl);
