@@ -12,6 +12,8 @@
  *   BENCH_N=10,100 npm run bench:group     # some sizes only
  *   BENCH_TS_MLS=0 / BENCH_FULL=0          # leave ts-mls / the full-tree variant out
  *   BENCH_PARALLEL=0                       # no worker threads
+ *   BENCH_MEMBER_RUNS=3                    # member processes per group (medians; RSS varies ±15 MB run to run)
+ *   BENCH_MEMBER_NODE_FLAGS="--max-semi-space-size=2"   # node flags of the member processes only
  *
  * Times are medians over a few repetitions (fewer at large N); the first table row says how many.
  * @module
@@ -23,7 +25,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fmtMs, fmtOps, printTable } from "./harness.js";
 import { PAGE, type MemberResult } from "./group-member.js";
-import type { GroupResult } from "./group-ours.js";
+import { median, type GroupResult } from "./group-ours.js";
 import type { TsMlsResult } from "./group-ts-mls.js";
 
 const SIZES = (process.env.BENCH_N ?? "10,100,1000,10000").split(",").map(Number);
@@ -42,9 +44,12 @@ interface Column {
   readonly error?: string;
 }
 
+const MEMBER_RUNS = Math.max(1, Number(process.env.BENCH_MEMBER_RUNS ?? 3));
+const MEMBER_NODE_FLAGS = (process.env.BENCH_MEMBER_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "");
+
 /** Run one child; its last `RESULT {...}` line is the result. */
-function child<T>(args: readonly string[]): { value: T | null; error?: string } {
-  const r = spawnSync(process.execPath, [RUNNER, ...args], { encoding: "utf8", timeout: CHILD_TIMEOUT_MS, maxBuffer: 64 << 20, env: process.env });
+function child<T>(args: readonly string[], nodeFlags: readonly string[] = []): { value: T | null; error?: string } {
+  const r = spawnSync(process.execPath, [...nodeFlags, RUNNER, ...args], { encoding: "utf8", timeout: CHILD_TIMEOUT_MS, maxBuffer: 64 << 20, env: process.env });
   const line = r.stdout?.split("\n").find((l) => l.startsWith("RESULT "));
   if (r.status === 0 && line !== undefined) return { value: JSON.parse(line.slice(7)) as T };
   const why = r.error?.message ?? (r.signal !== null ? `killed by ${r.signal}` : `exit ${r.status}`);
@@ -56,11 +61,33 @@ function runOurs(n: number, variant: "sparse" | "full"): Column {
   const dir = mkdtempSync(join(tmpdir(), "xmpp-mls-bench-"));
   try {
     const s = child<GroupResult>(["xmpp-mls", String(n), variant, dir]);
-    const m = s.value === null ? { value: null } : child<MemberResult>(["member", dir]);
+    const m = s.value === null ? { value: null } : memberMedian(dir);
     return { title: `xmpp-mls ${variant}`, result: s.value, member: m.value, error: s.error ?? m.error };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The member alone, MEMBER_RUNS times in fresh processes: the median of each figure. */
+function memberMedian(dir: string): { value: MemberResult | null; error?: string } {
+  const runs: MemberResult[] = [];
+  for (let i = 0; i < MEMBER_RUNS; i++) {
+    const m = child<MemberResult>(["member", dir], MEMBER_NODE_FLAGS);
+    if (m.value === null) return m;
+    runs.push(m.value);
+  }
+  const med = (f: (r: MemberResult) => number): number => median(runs.map(f));
+  return {
+    value: {
+      joinMs: med((r) => r.joinMs),
+      processMs: med((r) => r.processMs),
+      decryptPerSec: med((r) => r.decryptPerSec),
+      decryptPagedPerSec: med((r) => r.decryptPagedPerSec),
+      encryptPerSec: med((r) => r.encryptPerSec),
+      updateMs: med((r) => r.updateMs),
+      peakRssMb: med((r) => r.peakRssMb),
+    },
+  };
 }
 
 function runTsMls(n: number): Column {
@@ -95,7 +122,7 @@ function printN(n: number, cols: readonly Column[], load: readonly [number, numb
       row("encrypt (msg/s)", (c) => fmtOps(r(c)?.encryptPerSec)),
       row("decrypt (msg/s)", (c) => fmtOps(r(c)?.decryptPerSec)),
       row("peak RSS, scenario process", (c) => mb(r(c)?.peakRssMb)),
-      row("one member alone: join", (c) => fmtMs(c.member?.joinMs)),
+      row(`one member alone (median of ${MEMBER_RUNS} processes${MEMBER_NODE_FLAGS.length > 0 ? `, node ${MEMBER_NODE_FLAGS.join(" ")}` : ""}): join`, (c) => fmtMs(c.member?.joinMs)),
       row("one member alone: process update", (c) => fmtMs(c.member?.processMs)),
       row("one member alone: decrypt, one at a time (msg/s)", (c) => fmtOps(c.member?.decryptPerSec)),
       row(`one member alone: decrypt, ${PAGE} in flight (msg/s)`, (c) => fmtOps(c.member?.decryptPagedPerSec)),
@@ -161,6 +188,7 @@ function summary(results: ReadonlyMap<number, readonly Column[]>): void {
     rows.push([`application ${what}, every N`, ">= 10k msg/s", per.join(", "), worst === undefined ? "-" : worst >= 10_000 ? "met" : "NOT met"]);
   }
   printTable(["target", "limit", "measured", "status"], rows);
+  if (MEMBER_NODE_FLAGS.length > 0) console.log(`\n(the member processes ran with node ${MEMBER_NODE_FLAGS.join(" ")}; the targets are meant for default flags)`);
 }
 
 function main(): void {

@@ -28,6 +28,13 @@ export interface MlsOptions {
   readonly cipherSuite?: number;
   /** Crypto provider: "native" (node:crypto, default), "portable" (noble + hpke-js) or a provider. */
   readonly crypto?: "native" | "portable" | CryptoProvider;
+  /**
+   * Spread large batches over worker threads: the member signatures checked when joining a big
+   * room, the HPKE seals of a Commit's path. A number is the thread count, `false` none. Default:
+   * the shared pool (cores - 1 threads, started on the first batch of 32 or more) with the
+   * native provider, none with others.
+   */
+  readonly workers?: boolean | number;
   /** Persistent state. Default: a MemoryStore (state is lost when the process ends). */
   readonly store?: ClientStore;
   /** Ordinary KeyPackages kept published. Default 10 (the XEP recommends 10 to 100). */
@@ -60,6 +67,8 @@ export interface ResolvedOptions {
   readonly deliveryService: string | undefined;
   readonly cipherSuite: number;
   readonly provider: CryptoProvider;
+  /** Worker threads for large batches: `true` the shared pool, 0 none. */
+  readonly workers: boolean | number;
   readonly store: ClientStore;
   readonly keyPackagePoolSize: number;
   readonly keyPackageLowWater: number;
@@ -97,6 +106,7 @@ export function resolveOptions(o: MlsOptions = {}): ResolvedOptions {
     deliveryService: o.deliveryService,
     cipherSuite,
     provider,
+    workers: o.workers === undefined ? provider === nativeProvider : o.workers === false ? 0 : o.workers === true ? true : count("workers", o.workers, 0),
     store: o.store ?? new MemoryStore(),
     keyPackagePoolSize: poolSize,
     keyPackageLowWater: lowWater,

@@ -20,6 +20,7 @@ import { UsageError } from "../errors.js";
 import { credentialTypes, proposalTypes, wireFormats } from "../mls/core/protocol.js";
 import { decodeMlsMessage } from "../mls/framing/mls-message.js";
 import { groupConfig, type GroupConfig } from "../mls/group/group-config.js";
+import { parallelSignatureVerifier, withWorkerPool, WorkerPool } from "../mls/parallel/index.js";
 import { keyPackageRef, validateKeyPackage } from "../mls/messages/key-package-ops.js";
 import type { KeyPackage } from "../mls/messages/key-package.js";
 import { bytesEqual, fromUtf8, toHex } from "../util/bytes.js";
@@ -69,6 +70,8 @@ export class MlsClient extends EventEmitter<MlsEvents> {
   #device: Device | null = null;
   #ds: { client: DsClient; info: DsInfo } | null = null;
   #pool: KeyPackagePool | null = null;
+  /** A worker pool of our own (option `workers: n`), closed by stop(); the shared one is not. */
+  #ownPool: WorkerPool | null = null;
   #restored = false;
   #startup: Promise<void> | null = null;
   #startupWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
@@ -81,8 +84,18 @@ export class MlsClient extends EventEmitter<MlsEvents> {
     super();
     this.options = resolveOptions(options);
     this.#io = new Io(parts, this.options.requestTimeoutMs);
-    this.#cs = this.options.provider.suite(this.options.cipherSuite);
-    this.#config = groupConfig({ authenticationService: xmppAuthenticationService(), handshakeWireFormat: this.options.handshakeWireFormat });
+    const workers = this.options.workers;
+    const pool = workers === true ? WorkerPool.shared() : workers === false || workers === 0 ? null : new WorkerPool({ size: workers });
+    if (pool !== null && workers !== true) this.#ownPool = pool;
+    const cs = this.options.provider.suite(this.options.cipherSuite);
+    // Large batches (a big room's member signatures on join, a Commit's HPKE seals) on worker
+    // threads; native suites only (the pool runs the native provider).
+    this.#cs = pool === null || cs.provider !== "native" ? cs : withWorkerPool(cs, pool);
+    this.#config = groupConfig({
+      authenticationService: xmppAuthenticationService(),
+      handshakeWireFormat: this.options.handshakeWireFormat,
+      ...(pool !== null && cs.provider === "native" && { verifySignatures: parallelSignatureVerifier(pool) }),
+    });
     this.#rooms = new RoomStore(this.options.store, options.groupStateCodec === undefined ? defaultGroupStateCodec : options.groupStateCodec);
     parts.middleware.use((ctx, next) => {
       if (!this.#stopped) {
@@ -211,6 +224,7 @@ export class MlsClient extends EventEmitter<MlsEvents> {
         }),
       ),
     );
+    await this.#ownPool?.close();
   }
 
   #startCadence(): void {

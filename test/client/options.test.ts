@@ -23,6 +23,12 @@ describe("options", () => {
     expect(o.commitAttempts).toBe(5);
     expect(o.nick({ local: "alice", deviceId: "phone", room: "r@c" })).toBe("alice.phone");
     expect(resolveOptions({ crypto: "portable" }).provider.name).toBe("portable");
+    // Worker threads: the shared pool with the native provider, none otherwise, or as asked.
+    expect(o.workers).toBe(true);
+    expect(resolveOptions({ crypto: "portable" }).workers).toBe(false);
+    expect(resolveOptions({ workers: false }).workers).toBe(0);
+    expect(resolveOptions({ workers: 3 }).workers).toBe(3);
+    expect(resolveOptions({ crypto: "portable", workers: true }).workers).toBe(true);
   });
 
   it("rejects inconsistent values", () => {
@@ -32,6 +38,8 @@ describe("options", () => {
     expect(() => resolveOptions({ proposalCommitDelayMs: { min: 5, max: 1 } })).toThrow(/proposalCommitDelayMs/);
     expect(() => resolveOptions({ handshakeWireFormat: "loud" as "public" })).toThrow(/handshakeWireFormat/);
     expect(() => resolveOptions({ updateAfterMessages: 0 })).toThrow(/updateAfterMessages/);
+    expect(() => resolveOptions({ workers: -1 })).toThrow(/workers/);
+    expect(() => resolveOptions({ workers: 1.5 })).toThrow(/workers/);
   });
 });
 
