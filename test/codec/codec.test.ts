@@ -2,20 +2,11 @@
 import { describe, expect, it } from "vitest";
 import { decode, Reader } from "../../src/codec/reader.js";
 import { encode, Writer } from "../../src/codec/writer.js";
-import { CodecError, UsageError } from "../../src/errors.js";
+import { UsageError } from "../../src/errors.js";
 import { decodeWelcome, encodeWelcome } from "../../src/mls/messages/welcome.js";
 import { fromHex, toHex } from "../../src/util/bytes.js";
+import { codecError } from "../helpers/codec-error.js";
 
-/** The CodecError thrown by `f`, or a failure if it throws nothing or something else. */
-function codecError(f: () => unknown): CodecError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof CodecError) return e;
-    throw new Error(`expected a CodecError, got ${String(e)}`);
-  }
-  throw new Error("expected a CodecError, nothing was thrown");
-}
 
 const varintHex = (n: number): string => toHex(new Writer().varint(n).finish());
 const readVarint = (hex: string): number => decode(fromHex(hex), (r) => r.varint(), "v");

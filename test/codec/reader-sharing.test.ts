@@ -8,17 +8,8 @@ import { decode, Reader } from "../../src/codec/reader.js";
 import { Writer } from "../../src/codec/writer.js";
 import { CodecError } from "../../src/errors.js";
 import { fromHex, toHex } from "../../src/util/bytes.js";
+import { codecError } from "../helpers/codec-error.js";
 
-/** The CodecError thrown by `f`, or a failure if it throws nothing or something else. */
-function codecError(f: () => unknown): CodecError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof CodecError) return e;
-    throw new Error(`expected a CodecError, got ${String(e)}`);
-  }
-  throw new Error("expected a CodecError, nothing was thrown");
-}
 
 /** `uint16 values<V>`, as capabilities lists are encoded. */
 const readList = (r: Reader): number[] => r.vector(() => r.u16());

@@ -5,11 +5,10 @@
  * equal to the wrapped suite's, batch signature verification, and joining a group through
  * `GroupConfig.verifySignatures` (RFC 9420 §7.3, §12.4.3.1).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import ts from "typescript";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CipherSuite } from "../../src/crypto/cipher-suite.js";
 import { nativeProvider } from "../../src/crypto/native/index.js";
@@ -23,27 +22,10 @@ import { createKeyPackage } from "../../src/mls/messages/key-package-ops.js";
 import { pack, part, runJob, sealJob, verifyJob, type SealResult, type VerifyResult } from "../../src/mls/parallel/jobs.js";
 import { parallelSignatureVerifier, withWorkerPool, WorkerPool } from "../../src/mls/parallel/index.js";
 import { toHex, utf8 } from "../../src/util/bytes.js";
+import { transpileInto } from "../helpers/transpile-into.js";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const cs = nativeProvider.suite(1);
 
-/** Transpile `entry` and every relative module it imports into `outDir` (same layout as the sources). */
-function transpileTree(entry: string, outDir: string): string {
-  const todo = [resolve(ROOT, entry)];
-  const done = new Set<string>();
-  while (todo.length > 0) {
-    const file = todo.pop()!;
-    if (done.has(file)) continue;
-    done.add(file);
-    const src = readFileSync(file, "utf8");
-    const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-    const out = join(outDir, relative(ROOT, file)).replace(/\.ts$/, ".js");
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, js);
-    for (const m of src.matchAll(/from "(\.{1,2}\/[^"]+)\.js"/g)) todo.push(resolve(dirname(file), `${m[1]}.ts`));
-  }
-  return join(outDir, entry.replace(/\.ts$/, ".js"));
-}
 
 function signatures(n: number, bad: ReadonlySet<number> = new Set()) {
   return Array.from({ length: n }, (_, i) => {
@@ -61,7 +43,7 @@ let crashUrl: URL;
 
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), "xmpp-mls-parallel-"));
-  workerUrl = pathToFileURL(transpileTree("src/mls/parallel/worker.ts", tmp));
+  workerUrl = pathToFileURL(transpileInto("src/mls/parallel/worker.ts", tmp));
   const crash = join(tmp, "crash.js");
   writeFileSync(crash, "throw new Error('worker failed to start');\n");
   crashUrl = pathToFileURL(crash);

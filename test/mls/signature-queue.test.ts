@@ -7,11 +7,10 @@
  * member using the sequential default; handshakes keep the synchronous path (RFC 9420 §6.1,
  * §6.3, RFC 9750 §8.1.4).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import ts from "typescript";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nativeProvider } from "../../src/crypto/native/index.js";
 import { CryptoError } from "../../src/errors.js";
@@ -39,28 +38,11 @@ import { parallelSignatureVerifier, WorkerPool } from "../../src/mls/parallel/in
 import type { RatchetLimits } from "../../src/mls/schedule/secret-tree.js";
 import type { SignatureCheck } from "../../src/mls/tree/leaf-signature.js";
 import { utf8 } from "../../src/util/bytes.js";
+import { transpileInto } from "../helpers/transpile-into.js";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const cs = nativeProvider.suite(1);
 const BAD = "crypto.bad_signature";
 
-/** Transpile `entry` and the relative modules it imports into `outDir` (as in parallel.test.ts). */
-function transpileTree(entry: string, outDir: string): string {
-  const todo = [resolve(ROOT, entry)];
-  const done = new Set<string>();
-  while (todo.length > 0) {
-    const file = todo.pop()!;
-    if (done.has(file)) continue;
-    done.add(file);
-    const src = readFileSync(file, "utf8");
-    const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-    const out = join(outDir, relative(ROOT, file)).replace(/\.ts$/, ".js");
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, js);
-    for (const m of src.matchAll(/from "(\.{1,2}\/[^"]+)\.js"/g)) todo.push(resolve(dirname(file), `${m[1]}.ts`));
-  }
-  return join(outDir, entry.replace(/\.ts$/, ".js"));
-}
 
 /** `n` signature checks, each with its own key; those in `bad` have a flipped signature bit. */
 function signatureChecks(n: number, bad: ReadonlySet<number> = new Set()): SignatureCheck[] {
@@ -305,7 +287,7 @@ describe("processMessage with a batch signature verifier (native suite 1)", () =
 
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), "xmpp-mls-sigqueue-"));
-    pool = new WorkerPool({ size: 1, workerUrl: pathToFileURL(transpileTree("src/mls/parallel/worker.ts", tmp)) });
+    pool = new WorkerPool({ size: 1, workerUrl: pathToFileURL(transpileInto("src/mls/parallel/worker.ts", tmp)) });
     expect(await pool.start()).toBe(1);
   });
 
