@@ -97,6 +97,38 @@ describe("SignatureQueue", () => {
     expectOutcome(results, 40, bad);
   });
 
+  it("a run of 150 in one turn: every 64 are handed to the verifier before the turn ends, the rest at its end; all settle in order", async () => {
+    const bad = new Set([0, 63, 64, 127, 149]);
+    const checks = signatureChecks(150, bad);
+    const v = counting();
+    const q = new SignatureQueue(cs, v.verify);
+    const order: number[] = [];
+    const verified = checks.map((c) => q.verify(c));
+    verified.forEach((p, i) => p.then(() => order.push(i), () => order.push(i)));
+    // Still in the same turn: the first two runs of 64 have already gone to the verifier.
+    expect(v.calls.map((c) => c.length)).toEqual([64, 64]);
+    const results = await Promise.allSettled(verified);
+    expect(v.calls.map((c) => c.length)).toEqual([64, 64, 22]);
+    v.calls.flat().forEach((c, i) => expect(c).toBe(checks[i]));
+    expectOutcome(results, 150, bad);
+    expect(order).toEqual(checks.map((_, i) => i));
+  });
+
+  it("a slow early batch and a quick remainder still settle in order", async () => {
+    const checks = signatureChecks(70);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const slowFirst: SignatureBatchVerifier = (c, cks) => (cks.length === 64 ? gate.then(() => verifySignaturesSequentially(c, cks)) : verifySignaturesSequentially(c, cks));
+    const q = new SignatureQueue(cs, slowFirst);
+    const order: number[] = [];
+    const all = Promise.all(checks.map((c, i) => q.verify(c).then(() => order.push(i))));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(order).toEqual([]); // the 6 of the remainder wait for the 64 before them
+    release();
+    await all;
+    expect(order).toEqual(checks.map((_, i) => i));
+  });
+
   it("a batch of 5 is verified on this thread without the verifier; results still right", async () => {
     const bad = new Set([2]);
     const checks = signatureChecks(5, bad);

@@ -6,11 +6,13 @@
  * §9.2); its FramedContent signature (RFC 9420 §6.1) is the costly part: ~65 µs of ~100 µs with
  * Ed25519. When a client hands over many messages at once (catching up after being offline,
  * `Promise.all` over a page of the archive), the checks made in one turn of the event loop are
- * verified as one batch at the end of it, spread over the worker pool and this thread. A message
- * processed on its own (the caller awaits each one) is a batch of one, verified here at once.
+ * verified as batches, spread over the worker pool and this thread: every 64 checks are handed to
+ * the verifier at once (its threads start on them while this thread decrypts the next messages),
+ * the rest at the end of the turn, when this thread joins in. A message processed on its own (the
+ * caller awaits each one) is a batch of one, verified here at once. Batches settle in order.
  *
- *   processMessage ─► decrypt (sync) ─► queue.verify(check) ─┐  same turn: more messages
- *                                                            └► microtask: flush ─► batch verifier
+ *   processMessage ─► decrypt (sync) ─► queue.verify(check) ─┬► every 64: batch verifier starts
+ *                                                            └► end of turn: the rest; settle all
  * @module
  */
 import type { CipherSuite } from "../../crypto/cipher-suite.js";
@@ -20,6 +22,8 @@ import { verifySignaturesSequentially, type SignatureBatchVerifier } from "./gro
 
 /** Batches smaller than this are verified on this thread, one by one. */
 const MIN_BATCH = 16;
+/** A run of this many checks in one turn is handed to the verifier before the turn ends. */
+const EARLY_BATCH = 64;
 
 interface Pending {
   readonly check: SignatureCheck;
@@ -33,6 +37,8 @@ export class SignatureQueue {
   /** Batches not settled yet, and the promise of the last one's settlement. */
   #outstanding = 0;
   #tail: Promise<void> = Promise.resolve();
+  /** Batches handed to the verifier during this turn, settled at its end. */
+  #started: { readonly batch: Pending[]; readonly result: readonly boolean[] | PromiseLike<readonly boolean[]> }[] = [];
 
   constructor(
     private readonly cs: CipherSuite,
@@ -43,6 +49,9 @@ export class SignatureQueue {
   verify(check: SignatureCheck): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#pending.push({ check, resolve, reject });
+      // A long run of messages in one turn: hand the first EARLY_BATCH to the verifier now, so
+      // that other threads check them while this one decrypts the rest of the run.
+      if (this.#pending.length >= EARLY_BATCH) this.#startBatch();
       if (!this.#scheduled) {
         this.#scheduled = true;
         queueMicrotask(() => this.#flush());
@@ -50,10 +59,31 @@ export class SignatureQueue {
     });
   }
 
-  #flush(): void {
+  /** Call the verifier on the pending checks (a batch verifier starts its threads at once). */
+  #startBatch(): void {
     const batch = this.#pending;
     this.#pending = [];
+    let result: readonly boolean[] | PromiseLike<readonly boolean[]>;
+    try {
+      const checks = batch.map((p) => p.check);
+      result = batch.length < MIN_BATCH ? verifySignaturesSequentially(this.cs, checks) : this.verifier(this.cs, checks);
+    } catch (e) {
+      result = Promise.reject(e);
+    }
+    this.#started.push({ batch, result });
+  }
+
+  #flush(): void {
     this.#scheduled = false;
+    if (this.#pending.length > 0) this.#startBatch();
+    const started = this.#started;
+    this.#started = [];
+    // Awaited only now (a lazy batch verifier lets this thread join in when awaited, which must
+    // not happen while messages of this turn were still being decrypted).
+    for (const { batch, result } of started) this.#settle(batch, result);
+  }
+
+  #settle(batch: readonly Pending[], result: readonly boolean[] | PromiseLike<readonly boolean[]>): void {
     const settle = (ok: readonly boolean[]): void => {
       for (let i = 0; i < batch.length; i++) {
         const p = batch[i]!;
@@ -64,13 +94,6 @@ export class SignatureQueue {
     const fail = (e: unknown): void => {
       for (const p of batch) p.reject(e);
     };
-    let result: readonly boolean[] | PromiseLike<readonly boolean[]>;
-    try {
-      const checks = batch.map((p) => p.check);
-      result = batch.length < MIN_BATCH ? verifySignaturesSequentially(this.cs, checks) : this.verifier(this.cs, checks);
-    } catch (e) {
-      result = Promise.reject(e);
-    }
     // Batches settle in the order they were made, even when an earlier one is still on other
     // threads: each message's generation is recorded when it settles (RFC 9750 §8.1.4 gaps).
     if (this.#outstanding === 0 && Array.isArray(result)) {
