@@ -15,7 +15,7 @@
 import { contentTypes, proposalTypes, senderTypes, wireFormats } from "../mls/core/protocol.js";
 import { decodeMlsMessage, encodeMlsMessage, type MlsMessage } from "../mls/framing/mls-message.js";
 import type { GroupState } from "../mls/group/group-state.js";
-import { processMessage } from "../mls/group/process-message.js";
+import { processMessage, type ProcessedMessage } from "../mls/group/process-message.js";
 import { mergeStagedCommit, type StagedCommit } from "../mls/group/staged-commit.js";
 import type { CreatedCommit } from "../mls/group/staged-commit.js";
 import type { SentProposal } from "../mls/group/proposals.js";
@@ -33,6 +33,17 @@ import { Mutex } from "./mutex.js";
 import { checkFrame, RecentSet, REMEMBERED_IDS, type Handshake, type RoomContext, type RoomRecord } from "./room-common.js";
 import { SeqBuffer } from "./seq-buffer.js";
 import { verificationCode } from "./verification-code.js";
+
+/** An application message whose decryption has started (see RoomSession.#startApplication). */
+interface StartedApplication {
+  readonly m: ReceivedMlsMessage;
+  readonly delayed: boolean;
+  readonly id: string | undefined;
+  readonly processed: Promise<ProcessedMessage>;
+}
+
+/** Archived messages decrypted together at most (one batch of signature checks). */
+const RUN_MAX = 256;
 
 export class RoomSession {
   readonly room: string;
@@ -198,13 +209,37 @@ export class RoomSession {
         }
       };
       const archived = await this.#fetchArchive();
+      // Runs of archived messages of epochs we already have are decrypted together: each is
+      // started at once, in archive order, so their signatures are verified as one batch (on
+      // worker threads with `workers`); results are handled in order.
+      let run: StartedApplication[] = [];
+      const finishRun = async (): Promise<void> => {
+        const started = run;
+        run = [];
+        for (const a of started) {
+          if (this.#gone) return;
+          await this.#finishApplication(a);
+        }
+      };
       for (const m of archived) {
         if (this.#gone) return;
         const parsed = this.#parseRoomMessage(m.message);
         if (parsed === null || parsed.mls.kind !== "application") continue;
-        await applyUntil(parsed.mls.epoch);
-        await this.#handleApplication(parsed, true, m.id);
+        if (parsed.mls.epoch > this.#state.epoch) {
+          await finishRun();
+          await applyUntil(parsed.mls.epoch);
+          if (this.#gone) return;
+          if (parsed.mls.epoch > this.#state.epoch) {
+            await this.#handleApplication(parsed, true, m.id); // the log does not reach it: reported there
+            continue;
+          }
+        }
+        const a = this.#startApplication(parsed, true, m.id);
+        if (a !== null) run.push(a);
+        if (run.length >= RUN_MAX) await finishRun();
       }
+      await finishRun();
+      if (this.#gone) return;
       for (; next < entries.length && !this.#gone; next++) await this.applyLogEntry(entries[next]!);
       // Anything accepted while we were reading the archive.
       if (!this.#gone) await this.catchUpLog();
@@ -419,13 +454,7 @@ export class RoomSession {
 
   /** Application data: decrypt, check the envelope, emit `message`. */
   async #handleApplication(m: ReceivedMlsMessage, delayed: boolean, archiveId: string | undefined): Promise<void> {
-    const id = archiveId ?? m.stanzaId;
-    if (id !== undefined) {
-      if (this.#seenIds.has(id)) return;
-      this.#seenIds.add(id);
-      this.#lastMamId = id;
-      this.#mamStart = null;
-    }
+    if (!this.#remember(m, archiveId)) return;
     if (m.originId !== undefined && this.ownOriginIds.has(m.originId)) return;
     if (m.mls.epoch > this.#state.epoch) {
       // XEP "Receiving": a newer epoch means we missed a Commit: catch up first.
@@ -435,6 +464,33 @@ export class RoomSession {
         return;
       }
     }
+    const a = this.#startDecoding(m, delayed, archiveId);
+    if (a !== null) await this.#finishApplication(a);
+  }
+
+  /** Note the message's archive id (dedup, resume point); false if it was seen already. */
+  #remember(m: ReceivedMlsMessage, archiveId: string | undefined): boolean {
+    const id = archiveId ?? m.stanzaId;
+    if (id === undefined) return true;
+    if (this.#seenIds.has(id)) return false;
+    this.#seenIds.add(id);
+    this.#lastMamId = id;
+    this.#mamStart = null;
+    return true;
+  }
+
+  /**
+   * Checks, decodes and starts decrypting one application message of an epoch we have (the
+   * decryption itself runs now; its signature check may wait for a batch). Null when there is
+   * nothing to do (seen already, our own, undecodable: reported).
+   */
+  #startApplication(m: ReceivedMlsMessage, delayed: boolean, archiveId: string | undefined): StartedApplication | null {
+    if (!this.#remember(m, archiveId)) return null;
+    if (m.originId !== undefined && this.ownOriginIds.has(m.originId)) return null;
+    return this.#startDecoding(m, delayed, archiveId);
+  }
+
+  #startDecoding(m: ReceivedMlsMessage, delayed: boolean, archiveId: string | undefined): StartedApplication | null {
     let msg: MlsMessage;
     try {
       msg = decodeMlsMessage(m.mls.message);
@@ -442,10 +498,16 @@ export class RoomSession {
       checkFrame(msg, this.groupId, m.mls.epoch, "application");
     } catch (e) {
       this.#fail("decoding a message", e);
-      return;
+      return null;
     }
+    const processed = processMessage(this.#state, msg);
+    processed.catch(() => undefined); // handled in #finishApplication, in order
+    return { m, delayed, id: archiveId ?? m.stanzaId, processed };
+  }
+
+  async #finishApplication({ m, delayed, id, processed }: StartedApplication): Promise<void> {
     try {
-      const r = await processMessage(this.#state, msg);
+      const r = await processed;
       if (r.kind !== "application") return;
       const env = parseEnvelope(r.data);
       // XEP "Plaintext": <from/> MUST equal the credential identity of the MLS sender.
