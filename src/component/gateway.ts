@@ -139,6 +139,8 @@ interface ComponentEntity extends GatewayEntity {
   start(): Promise<unknown>;
   stop(): Promise<unknown>;
   readonly reconnect: { stop(): void };
+  /** The TCP socket of the current connection (xmpp.js sets it on connect). */
+  readonly socket?: { setNoDelay?(noDelay: boolean): unknown } | null;
 }
 
 /** Stream errors after which reconnecting is pointless (wrong secret, unknown domain, ...). */
@@ -190,6 +192,10 @@ export async function startGateway(config: GatewayConfig, deps: GatewayOptions &
         log.warn("connection error", { error: e });
       }
     });
+    // The component often writes two stanzas back to back to the server (a verdict and the
+    // reflected handshake): without TCP_NODELAY, Nagle's algorithm holds the second one until the
+    // server's delayed ACK (~40 ms on Linux).
+    entity.on("connect", () => entity.socket?.setNoDelay?.(true));
     entity.on("offline", () => services.muc.markDisconnected());
     entity.on("disconnect", () => services.muc.markDisconnected());
     entity.on("online", () => {
