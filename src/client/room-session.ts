@@ -454,8 +454,7 @@ export class RoomSession {
 
   /** Application data: decrypt, check the envelope, emit `message`. */
   async #handleApplication(m: ReceivedMlsMessage, delayed: boolean, archiveId: string | undefined): Promise<void> {
-    if (!this.#remember(m, archiveId)) return;
-    if (m.originId !== undefined && this.ownOriginIds.has(m.originId)) return;
+    if (!this.#admit(m, archiveId)) return;
     if (m.mls.epoch > this.#state.epoch) {
       // XEP "Receiving": a newer epoch means we missed a Commit: catch up first.
       await this.catchUpLog();
@@ -468,15 +467,19 @@ export class RoomSession {
     if (a !== null) await this.#finishApplication(a);
   }
 
-  /** Note the message's archive id (dedup, resume point); false if it was seen already. */
-  #remember(m: ReceivedMlsMessage, archiveId: string | undefined): boolean {
+  /**
+   * Note the message's archive id (dedup, resume point); false if it was seen already or is our
+   * own message coming back.
+   */
+  #admit(m: ReceivedMlsMessage, archiveId: string | undefined): boolean {
     const id = archiveId ?? m.stanzaId;
-    if (id === undefined) return true;
-    if (this.#seenIds.has(id)) return false;
-    this.#seenIds.add(id);
-    this.#lastMamId = id;
-    this.#mamStart = null;
-    return true;
+    if (id !== undefined) {
+      if (this.#seenIds.has(id)) return false;
+      this.#seenIds.add(id);
+      this.#lastMamId = id;
+      this.#mamStart = null;
+    }
+    return m.originId === undefined || !this.ownOriginIds.has(m.originId);
   }
 
   /**
@@ -485,9 +488,7 @@ export class RoomSession {
    * nothing to do (seen already, our own, undecodable: reported).
    */
   #startApplication(m: ReceivedMlsMessage, delayed: boolean, archiveId: string | undefined): StartedApplication | null {
-    if (!this.#remember(m, archiveId)) return null;
-    if (m.originId !== undefined && this.ownOriginIds.has(m.originId)) return null;
-    return this.#startDecoding(m, delayed, archiveId);
+    return this.#admit(m, archiveId) ? this.#startDecoding(m, delayed, archiveId) : null;
   }
 
   #startDecoding(m: ReceivedMlsMessage, delayed: boolean, archiveId: string | undefined): StartedApplication | null {

@@ -32,9 +32,10 @@ class FakeComponent extends EventEmitter {
   async stop(): Promise<void> {}
 }
 
+const config = parseConfig({ service: "xmpp://localhost:5347", domain: "mls.example.org", secret: "s3cret-s3cret-s3cret", mucServices: ["conference.example.org"], database: ":memory:" });
+
 describe("gateway connection", () => {
   it("sets TCP_NODELAY on the component socket at connect and again on every reconnect", async () => {
-    const config = parseConfig({ service: "xmpp://localhost:5347", domain: "mls.example.org", secret: "s3cret-s3cret-s3cret", mucServices: ["conference.example.org"], database: ":memory:" });
     const entity = new FakeComponent();
     const gw = await startGateway(config, { logger: silentLogger, entity: entity as never });
     try {
@@ -47,7 +48,6 @@ describe("gateway connection", () => {
   });
 
   it("a connect without a socket (some transports) is harmless", async () => {
-    const config = parseConfig({ service: "xmpp://localhost:5347", domain: "mls.example.org", secret: "s3cret-s3cret-s3cret", mucServices: ["conference.example.org"], database: ":memory:" });
     const entity = new FakeComponent();
     entity.start = async () => void entity.emit("connect");
     const gw = await startGateway(config, { logger: silentLogger, entity: entity as never });

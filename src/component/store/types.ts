@@ -114,16 +114,8 @@ export interface ExternalSendersInfo {
 }
 
 /** What {@link DsStore.createGroup} needs. */
-export interface NewGroup {
-  readonly groupId: string;
-  readonly roomJid: string;
-  readonly policy: GroupPolicy;
-  readonly createdBy: string;
-  /** Epoch of the group at registration (the epoch of `groupInfo`). */
-  readonly epoch: bigint;
-  readonly handshakeWireFormat: HandshakeWireFormat;
-  readonly createdAt: number;
-  /** MLSMessage(GroupInfo) at `epoch`, if known. */
+export interface NewGroup extends GroupRecord {
+  /** MLSMessage(GroupInfo) at `epoch` (the epoch at registration), if known. */
   readonly groupInfo?: Uint8Array;
   readonly externalSenders?: ExternalSendersInfo;
 }

@@ -89,6 +89,15 @@ export const proposalTypes = {
   group_context_extensions: 0x0007,
 } as const;
 
+/** RFC 9420 §12.1.8: "only the following types may be sent by an external sender". */
+export const externalSenderProposalTypes: ReadonlySet<number> = new Set([
+  proposalTypes.add,
+  proposalTypes.remove,
+  proposalTypes.psk,
+  proposalTypes.reinit,
+  proposalTypes.group_context_extensions,
+]);
+
 export type ProposalTypeName = keyof typeof proposalTypes;
 export type ProposalType = (typeof proposalTypes)[ProposalTypeName];
 

@@ -29,7 +29,7 @@ import { extensionTypes, findExtension, type Extension } from "../core/extension
 import { decodeExternalPub } from "../core/external-pub.js";
 import { decodeExternalSenders } from "../core/external-senders.js";
 import { pskTypes } from "../core/pre-shared-key-id.js";
-import { contentTypes, leafNodeSources, proposalOrRefTypes, proposalTypes, protocolVersions, senderTypes, wireFormats } from "../core/protocol.js";
+import { contentTypes, externalSenderProposalTypes, leafNodeSources, proposalOrRefTypes, proposalTypes, protocolVersions, senderTypes, wireFormats } from "../core/protocol.js";
 import { signFramedContent } from "../framing/content-auth.js";
 import { encodeAuthenticatedContent, type AuthenticatedContent, type FramedContent } from "../framing/framed-content.js";
 import type { MlsMessage } from "../framing/mls-message.js";
@@ -59,15 +59,6 @@ import { validateJoinTree } from "./welcome.js";
 const RFC = "RFC 9420 §12.4.3.2";
 /** RFC 9420 §8.3: the HPKE exporter context of the external init secret. */
 const EXTERNAL_INIT_LABEL = utf8("MLS 1.0 external init secret");
-
-/** RFC 9420 §12.1.8: the only proposal types an external sender may send. */
-const EXTERNAL_PROPOSAL_TYPES: ReadonlySet<number> = new Set([
-  proposalTypes.add,
-  proposalTypes.remove,
-  proposalTypes.psk,
-  proposalTypes.reinit,
-  proposalTypes.group_context_extensions,
-]);
 
 export interface JoinExternallyParams {
   /** The suite of the group (checked against the GroupInfo). */
@@ -344,7 +335,7 @@ export function createExternalProposal(p: ExternalProposalParams): ExternalPropo
   const { cs, groupContext: gc, proposal } = p;
   if (gc.cipherSuite !== cs.params.id) throw new UsageError("wrong_cipher_suite", `the group uses suite ${gc.cipherSuite}, the given suite is ${cs.params.id}`);
   // RFC 9420 §12.1.8: "only the following types may be sent by an external sender".
-  if (!EXTERNAL_PROPOSAL_TYPES.has(proposal.proposalType)) {
+  if (!externalSenderProposalTypes.has(proposal.proposalType)) {
     throw new UsageError("external_proposal_type", `an external sender cannot send proposal type ${proposal.proposalType} (RFC 9420 §12.1.8)`);
   }
   const ext = findExtension(gc.extensions, extensionTypes.external_senders);

@@ -16,7 +16,7 @@ import { InternalError, UsageError, ValidationError } from "../../errors.js";
 import { bytesEqual } from "../../util/bytes.js";
 import { extensionTypes, findExtension, type Extension } from "../core/extension.js";
 import { decodeExternalSenders } from "../core/external-senders.js";
-import { contentTypes, proposalTypes, senderTypes, wireFormats, type ContentType } from "../core/protocol.js";
+import { contentTypes, externalSenderProposalTypes, proposalTypes, senderTypes, wireFormats, type ContentType } from "../core/protocol.js";
 import { verifyFramedContentSignature } from "../framing/content-auth.js";
 import { senderSignsGroupContext, type AuthenticatedContent } from "../framing/framed-content.js";
 import type { MlsMessage } from "../framing/mls-message.js";
@@ -44,15 +44,6 @@ export type InboundMessage =
   | { readonly kind: "verified"; readonly message: VerifiedMessage }
   /** A message from our own leaf (reflected); nothing to do. */
   | { readonly kind: "own"; readonly contentType: ContentType; readonly epoch: bigint };
-
-/** RFC 9420 §12.1.8: "only the following types may be sent by an external sender". */
-const EXTERNAL_PROPOSAL_TYPES: ReadonlySet<number> = new Set([
-  proposalTypes.add,
-  proposalTypes.remove,
-  proposalTypes.psk,
-  proposalTypes.reinit,
-  proposalTypes.group_context_extensions,
-]);
 
 class OwnLeaf extends Error {}
 
@@ -84,7 +75,7 @@ export function nonMemberSignatureKey(groupContextExtensions: readonly Extension
   switch (c.sender.senderType) {
     case senderTypes.external: {
       // RFC 9420 §6.1: "The content_type of the message MUST be proposal and the proposal_type MUST be a value that is allowed for external senders."
-      if (c.contentType !== contentTypes.proposal || !EXTERNAL_PROPOSAL_TYPES.has(c.proposal.proposalType)) {
+      if (c.contentType !== contentTypes.proposal || !externalSenderProposalTypes.has(c.proposal.proposalType)) {
         throw new ValidationError("external_sender_content", "an external sender may only send add, remove, psk, reinit or group_context_extensions proposals", "RFC 9420 §12.1.8");
       }
       const ext = findExtension(groupContextExtensions, extensionTypes.external_senders);

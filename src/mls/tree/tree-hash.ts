@@ -9,7 +9,7 @@
 import { Writer } from "../../codec/writer.js";
 import type { CipherSuite } from "../../crypto/cipher-suite.js";
 import { nodeTypes } from "../core/protocol.js";
-import { decodedLeafNodeEncoding, writeLeafNode, type LeafNode } from "./leaf-node.js";
+import { writeLeafNode, type LeafNode } from "./leaf-node.js";
 import { writeParentNode, type ParentNode } from "./parent-node.js";
 import { isLeaf, left, right, type NodeIndex } from "./tree-math.js";
 import type { TreeHashMemo } from "./tree-hash-memo.js";
@@ -30,20 +30,13 @@ import type { TreeState } from "./tree-state.js";
  *       optional<LeafNode> leaf_node;
  *   } LeafNodeHashInput;
  */
+export function writeLeafTreeHashInput(w: Writer, leafIndex: number, leaf: LeafNode | null): Writer {
+  // writeLeafNode reuses a decoded leaf's bytes as received (no re-encoding).
+  return w.u8(nodeTypes.leaf).u32(leafIndex).optional(leaf, writeLeafNode);
+}
+
 export function encodeLeafTreeHashInput(leafIndex: number, leaf: LeafNode | null): Uint8Array {
-  const known = leaf === null ? null : decodedLeafNodeEncoding(leaf);
-  if (known !== null) {
-    // A decoded leaf: its bytes as received, no re-encoding.
-    const out = new Uint8Array(6 + known.length);
-    out[0] = nodeTypes.leaf;
-    new DataView(out.buffer).setUint32(1, leafIndex);
-    out[5] = 1; // optional<LeafNode>: present
-    out.set(known, 6);
-    return out;
-  }
-  const w = new Writer(leaf === null ? 8 : 512);
-  w.u8(nodeTypes.leaf).u32(leafIndex).optional(leaf, writeLeafNode);
-  return w.finish();
+  return writeLeafTreeHashInput(new Writer(leaf === null ? 8 : 512), leafIndex, leaf).finish();
 }
 
 /**
@@ -54,10 +47,12 @@ export function encodeLeafTreeHashInput(leafIndex: number, leaf: LeafNode | null
  *       opaque right_hash<V>;
  *   } ParentNodeHashInput;
  */
+export function writeParentTreeHashInput(w: Writer, parent: ParentNode | null, leftHash: Uint8Array, rightHash: Uint8Array): Writer {
+  return w.u8(nodeTypes.parent).optional(parent, writeParentNode).opaque(leftHash).opaque(rightHash);
+}
+
 export function encodeParentTreeHashInput(parent: ParentNode | null, leftHash: Uint8Array, rightHash: Uint8Array): Uint8Array {
-  const w = new Writer(parent === null ? 8 + leftHash.length + rightHash.length : 256);
-  w.u8(nodeTypes.parent).optional(parent, writeParentNode).opaque(leftHash).opaque(rightHash);
-  return w.finish();
+  return writeParentTreeHashInput(new Writer(parent === null ? 8 + leftHash.length + rightHash.length : 256), parent, leftHash, rightHash).finish();
 }
 
 /** The tree hash of node `x` (default: the root), RFC 9420 §7.8. Fills the tree's memo. */
@@ -85,20 +80,12 @@ function hashNode(cs: CipherSuite, tree: TreeState, memo: TreeHashMemo, x: NodeI
   const v = tree.nodes[x]!;
   let h: Uint8Array;
   if (isLeaf(x)) {
-    const leaf = v !== null && v.nodeType === nodeTypes.leaf ? v.leafNode : null;
-    const known = leaf === null ? null : decodedLeafNodeEncoding(leaf);
-    const w = scratch.reset().u8(nodeTypes.leaf).u32(x / 2);
-    // RFC 9420 §7.8 LeafNodeHashInput; a decoded leaf's bytes are used as received.
-    if (known !== null) w.u8(1).bytes(known);
-    else w.optional(leaf, writeLeafNode);
-    h = cs.hash(w.view());
+    h = cs.hash(writeLeafTreeHashInput(scratch.reset(), x / 2, v !== null && v.nodeType === nodeTypes.leaf ? v.leafNode : null).view());
   } else {
     const lh = hashNode(cs, tree, memo, left(x));
     const rh = hashNode(cs, tree, memo, right(x));
-    const parentNode = v !== null && v.nodeType === nodeTypes.parent ? v.parentNode : null;
-    // RFC 9420 §7.8 ParentNodeHashInput (lh and rh may be views into the memo: written before
-    // the memo changes).
-    h = cs.hash(scratch.reset().u8(nodeTypes.parent).optional(parentNode, writeParentNode).opaque(lh).opaque(rh).view());
+    // lh and rh may be views into the memo: written into the scratch before the memo changes.
+    h = cs.hash(writeParentTreeHashInput(scratch.reset(), v !== null && v.nodeType === nodeTypes.parent ? v.parentNode : null, lh, rh).view());
   }
   memo.set(x, h);
   return h;
