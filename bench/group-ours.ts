@@ -44,6 +44,7 @@ import { preparePath } from "../src/mls/tree/treekem.js";
 import { parallelSignatureVerifier, withWorkerPool, WorkerPool } from "../src/mls/parallel/index.js";
 import { utf8 } from "../src/util/bytes.js";
 import { writeMemberInputs } from "./group-member.js";
+import { repeat, timeOnce } from "./harness.js";
 
 export type Variant = "sparse" | "full";
 
@@ -69,34 +70,9 @@ export interface GroupResult {
 
 const wire = (m: MlsMessage): Uint8Array => encodeMlsMessage(m);
 
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-export async function timed<T>(fn: () => Promise<T> | T): Promise<{ ms: number; value: T }> {
-  const t0 = performance.now();
-  const value = await fn();
-  return { ms: performance.now() - t0, value };
-}
-
 /** Progress on stderr with BENCH_VERBOSE=1. */
 export function progress(msg: string): void {
   if (process.env.BENCH_VERBOSE) process.stderr.write(`  [${(performance.now() / 1000).toFixed(1)} s] ${msg}\n`);
-}
-
-/** Run `fn` `reps` times; median time and the last value (every value with `keepAll`). */
-async function repeat<T>(reps: number, fn: (i: number) => Promise<T> | T, keepAll = false): Promise<{ ms: number; value: T; values: T[] }> {
-  const times: number[] = [];
-  const values: T[] = [];
-  let value!: T;
-  for (let i = 0; i < reps; i++) {
-    const r = await timed(() => fn(i));
-    times.push(r.ms);
-    value = r.value;
-    if (keepAll) values.push(value);
-  }
-  return { ms: median(times), value, values };
 }
 
 /** `state` processes each of `commits` (alternatives for the same epoch, each message processed once). */
@@ -189,7 +165,7 @@ export async function runOurs(n: number, variant: Variant, memberDir?: string): 
   });
   const { reps, addAllReps } = repsFor(n);
 
-  const kpT = await timed(async () => {
+  const kpT = await timeOnce(async () => {
     const out: CreatedKeyPackage[] = [];
     for (let i = 0; i < n + 1; i++) out.push(await keyPackage(cs, `member-${i}`));
     return out;
@@ -231,7 +207,7 @@ export async function runOurs(n: number, variant: Variant, memberDir?: string): 
     j = jr.value;
   } else {
     // Put the n-2 others into A's tree, then fill every path (see the module doc).
-    const fill = await timed(async () => {
+    const fill = await timeOnce(async () => {
       let tree = a.tree;
       const sigKeys = new Map<number, Uint8Array>([[0, kpA.privateKeys.signaturePrivateKey]]);
       for (const k of rest.slice(0, -2)) {

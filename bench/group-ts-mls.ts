@@ -9,53 +9,30 @@
  * @module
  */
 import { performance } from "node:perf_hooks";
-import {
-  acceptAll,
-  createApplicationMessage,
-  createCommit,
-  createGroup,
-  decodeMlsMessage,
-  defaultCapabilities,
-  defaultLifetime,
-  emptyPskIndex,
-  encodeMlsMessage,
-  generateKeyPackage,
-  getCiphersuiteFromName,
-  getCiphersuiteImpl,
-  joinGroup,
-  processMessage,
-} from "ts-mls";
-import { median, timed } from "./group-ours.js";
+import { acceptAll, createApplicationMessage, createCommit, createGroup, decodeMlsMessage, emptyPskIndex, encodeMlsMessage, joinGroup, processMessage } from "ts-mls";
+import type { GroupResult } from "./group-ours.js";
+import { repeat, timeOnce } from "./harness.js";
+import { tsMlsCipherSuite, tsMlsKeyPackage } from "./ts-mls-setup.js";
 
 // ts-mls's types are loose at this boundary; keep them local to this file.
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Any = any;
 
-export interface TsMlsResult {
+/** The figures of {@link GroupResult}; ts-mls runs only the sparse variant, so it has no fill time. */
+export interface TsMlsResult extends GroupResult {
   readonly impl: "ts-mls";
-  readonly n: number;
   readonly variant: "sparse";
-  readonly keyPackagesMs: number;
   readonly addAllMs: number;
   readonly processAddMs: number;
-  readonly joinMs: number;
-  readonly updateMs: number;
-  readonly processUpdateMs: number;
-  readonly addOneMs: number;
-  readonly removeOneMs: number;
-  readonly encryptPerSec: number;
-  readonly decryptPerSec: number;
-  readonly peakRssMb: number;
-  readonly reps: number;
+  readonly fillMs?: undefined;
 }
 
 const enc = new TextEncoder();
 
 export async function runTsMls(n: number): Promise<TsMlsResult> {
   const reps = n <= 100 ? 3 : 1;
-  const impl: Any = await getCiphersuiteImpl(getCiphersuiteFromName("MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519"));
-  const kp = (name: string): Promise<Any> =>
-    generateKeyPackage({ credentialType: "basic", identity: enc.encode(name) } as Any, defaultCapabilities(), defaultLifetime, [], impl);
+  const impl: Any = await tsMlsCipherSuite(1);
+  const kp = (name: string): Promise<Any> => tsMlsKeyPackage(impl, name);
   const wire = (m: Any): Uint8Array => encodeMlsMessage(m);
   const unwire = (b: Uint8Array): Any => decodeMlsMessage(b, 0)![0];
   const welcomeWire = (w: Any): Uint8Array => encodeMlsMessage({ version: "mls10", wireformat: "mls_welcome", welcome: w } as Any);
@@ -67,18 +44,8 @@ export async function runTsMls(n: number): Promise<TsMlsResult> {
     if (r.kind !== "newState") throw new Error(`ts-mls: expected a new state, got ${r.kind}`);
     return r.newState;
   };
-  const repeat = async <T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> => {
-    const times: number[] = [];
-    let value!: T;
-    for (let i = 0; i < reps; i++) {
-      const r = await timed(fn);
-      times.push(r.ms);
-      value = r.value;
-    }
-    return { ms: median(times), value };
-  };
 
-  const kpT = await timed(async () => {
+  const kpT = await timeOnce(async () => {
     const out: Any[] = [];
     for (let i = 0; i < n + 1; i++) out.push(await kp(`member-${i}`));
     return out;
@@ -93,28 +60,28 @@ export async function runTsMls(n: number): Promise<TsMlsResult> {
   let b: Any = await joinGroup(unwire(welcomeWire(c1.welcome)).welcome, kpB.publicPackage, kpB.privatePackage, emptyPskIndex, impl);
 
   // The adds are created from the same state each time; only the last one is used.
-  const add = await repeat(() => commit(a, rest.map(addOf)));
+  const add = await repeat(reps, () => commit(a, rest.map(addOf)));
   const addBytes = wire(add.value.commit);
   const bBefore = b;
-  const pa = await repeat(() => processCommit(bBefore, addBytes));
+  const pa = await repeat(reps, () => processCommit(bBefore, addBytes));
   b = pa.value;
   a = add.value.newState;
   const welcomeBytes = welcomeWire(add.value.welcome);
-  const jr = await repeat(() => joinGroup(unwire(welcomeBytes).welcome, kpJ.publicPackage, kpJ.privatePackage, emptyPskIndex, impl));
+  const jr = await repeat(reps, () => joinGroup(unwire(welcomeBytes).welcome, kpJ.publicPackage, kpJ.privatePackage, emptyPskIndex, impl));
   let j: Any = jr.value;
 
   const jBefore = j;
-  const upd = await repeat(() => commit(jBefore));
+  const upd = await repeat(reps, () => commit(jBefore));
   const updBytes = wire(upd.value.commit);
   const bMid = b;
-  const pu = await repeat(() => processCommit(bMid, updBytes));
+  const pu = await repeat(reps, () => processCommit(bMid, updBytes));
   b = pu.value;
   j = upd.value.newState;
   a = await processCommit(a, updBytes);
 
   const aNow = a;
-  const addOne = await repeat(() => commit(aNow, [addOf(kpExtra)]));
-  const removeOne = await repeat(() => commit(aNow, [{ proposalType: "remove", remove: { removed: 2 } }]));
+  const addOne = await repeat(reps, () => commit(aNow, [addOf(kpExtra)]));
+  const removeOne = await repeat(reps, () => commit(aNow, [{ proposalType: "remove", remove: { removed: 2 } }]));
   void addOne.value;
   void removeOne.value;
 

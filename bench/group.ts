@@ -23,9 +23,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { fmtMs, fmtOps, printTable } from "./harness.js";
+import { fmtMs, fmtOps, median, printTable } from "./harness.js";
 import { PAGE, type MemberResult } from "./group-member.js";
-import { median, type GroupResult } from "./group-ours.js";
+import type { GroupResult } from "./group-ours.js";
 import type { TsMlsResult } from "./group-ts-mls.js";
 
 const SIZES = (process.env.BENCH_N ?? "10,100,1000,10000").split(",").map(Number);

@@ -38,9 +38,14 @@ export async function bench(fn: () => unknown | Promise<unknown>, opts: BenchOpt
     rates.push((n * 1000) / (now - start));
     total += n;
   }
-  rates.sort((a, b) => a - b);
-  const median = rates[Math.floor(rates.length / 2)]!;
-  return { opsPerSec: median, meanMs: 1000 / median, iterations: total };
+  const mid = median(rates);
+  return { opsPerSec: mid, meanMs: 1000 / mid, iterations: total };
+}
+
+/** The middle value (the upper one of the two middles for an even count). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
 }
 
 /** Time one call (for operations too slow to repeat), in ms. */
@@ -48,6 +53,20 @@ export async function timeOnce<T>(fn: () => T | Promise<T>): Promise<{ ms: numbe
   const t0 = performance.now();
   const value = await fn();
   return { ms: performance.now() - t0, value };
+}
+
+/** Run `fn` `reps` times, one call at a time: the median time and the last value (every value with `keepAll`). */
+export async function repeat<T>(reps: number, fn: (i: number) => Promise<T> | T, keepAll = false): Promise<{ ms: number; value: T; values: T[] }> {
+  const times: number[] = [];
+  const values: T[] = [];
+  let value!: T;
+  for (let i = 0; i < reps; i++) {
+    const r = await timeOnce(() => fn(i));
+    times.push(r.ms);
+    value = r.value;
+    if (keepAll) values.push(value);
+  }
+  return { ms: median(times), value, values };
 }
 
 export function fmtOps(n: number | undefined): string {

@@ -4,34 +4,18 @@
  * decrypt rate is measured over a pre-encrypted batch.
  */
 import { performance } from "node:perf_hooks";
-import {
-  acceptAll,
-  ciphersuites,
-  createApplicationMessage,
-  createCommit,
-  createGroup,
-  decodeMlsMessage,
-  defaultCapabilities,
-  defaultLifetime,
-  emptyPskIndex,
-  encodeMlsMessage,
-  generateKeyPackage,
-  getCiphersuiteFromName,
-  getCiphersuiteImpl,
-  joinGroup,
-  processMessage,
-} from "ts-mls";
+import { acceptAll, createApplicationMessage, createCommit, createGroup, decodeMlsMessage, emptyPskIndex, encodeMlsMessage, joinGroup, processMessage } from "ts-mls";
+import { tsMlsCipherSuite, tsMlsKeyPackage } from "./ts-mls-setup.js";
 
 // ts-mls's types are loose at this boundary; keep them local to this file.
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Any = any;
 
 export async function tsMlsPrivateMessageBench(batch = 300): Promise<{ encrypt: number; decrypt: number }> {
-  void ciphersuites;
-  const impl: Any = await getCiphersuiteImpl(getCiphersuiteFromName("MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519"));
+  const impl: Any = await tsMlsCipherSuite(1);
   const enc = new TextEncoder();
-  const a: Any = await generateKeyPackage({ credentialType: "basic", identity: enc.encode("alice") } as Any, defaultCapabilities(), defaultLifetime, [], impl);
-  const b: Any = await generateKeyPackage({ credentialType: "basic", identity: enc.encode("bob") } as Any, defaultCapabilities(), defaultLifetime, [], impl);
+  const a: Any = await tsMlsKeyPackage(impl, "alice");
+  const b: Any = await tsMlsKeyPackage(impl, "bob");
   let alice: Any = await createGroup(enc.encode("bench-group"), a.publicPackage, a.privatePackage, [], impl);
   const commit: Any = await createCommit({ state: alice, cipherSuite: impl } as Any, {
     extraProposals: [{ proposalType: "add", add: { keyPackage: b.publicPackage } }],

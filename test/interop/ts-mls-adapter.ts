@@ -10,28 +10,23 @@
  * One client = one ts-mls member with one KeyPackage (RFC 9420 §10), in at most one group.
  * @module
  */
-import type { CiphersuiteImpl, CiphersuiteName, ClientState, KeyPackage, MLSMessage, PrivateKeyPackage, Proposal } from "ts-mls";
+import type { CiphersuiteImpl, ClientState, KeyPackage, MLSMessage, PrivateKeyPackage, Proposal } from "ts-mls";
 import {
   acceptAll,
-  ciphersuites,
   createApplicationMessage,
   createCommit,
   createGroup,
   createProposal,
   decodeMlsMessage,
-  defaultCapabilities,
-  defaultLifetime,
   emptyPskIndex,
   encodeMlsMessage,
-  generateKeyPackage,
-  getCiphersuiteFromName,
-  getCiphersuiteImpl,
   joinGroup,
   makePskIndex,
   mlsExporter,
   processMessage,
 } from "ts-mls";
 import { encodeGroupContext } from "ts-mls/groupContext.js";
+import { tsMlsCipherSuite, tsMlsKeyPackage } from "../../bench/ts-mls-setup.js";
 
 /** Suites ts-mls runs with the packages this project already has (1: X25519/AES-GCM, 3: X25519/ChaCha20). */
 export const TS_MLS_SUITES = [1, 3] as const;
@@ -61,11 +56,6 @@ export interface TsMlsCommit {
   readonly welcome: Uint8Array | null;
   /** Whether the Commit carries an UpdatePath (RFC 9420 §12.4). */
   readonly hasPath: boolean;
-}
-
-function suiteName(id: TsMlsSuiteId): CiphersuiteName {
-  for (const [name, v] of Object.entries(ciphersuites)) if (v === id) return name as CiphersuiteName;
-  throw new Error(`ts-mls has no cipher suite ${id}`);
 }
 
 function decode(bytes: Uint8Array, what: string): MLSMessage {
@@ -99,8 +89,8 @@ export class TsMlsClient {
 
   /** A client with a fresh KeyPackage (basic credential, ts-mls's default capabilities and lifetime). */
   static async create(suite: TsMlsSuiteId, identity: string): Promise<TsMlsClient> {
-    const impl = await getCiphersuiteImpl(getCiphersuiteFromName(suiteName(suite)));
-    const kp = await generateKeyPackage({ credentialType: "basic", identity: new TextEncoder().encode(identity) }, defaultCapabilities(), defaultLifetime, [], impl);
+    const impl = await tsMlsCipherSuite(suite);
+    const kp = await tsMlsKeyPackage(impl, identity);
     return new TsMlsClient(identity, suite, impl, kp.publicPackage, kp.privatePackage);
   }
 

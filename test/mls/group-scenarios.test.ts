@@ -7,16 +7,12 @@
 import { describe, expect, it } from "vitest";
 import type { CipherSuite, CryptoProvider } from "../../src/crypto/cipher-suite.js";
 import { CryptoError, UsageError, ValidationError } from "../../src/errors.js";
-import { unsafeTestingAuthenticationService } from "../../src/mls/auth/authentication-service.js";
 import { credentialTypes, proposalTypes, wireFormats } from "../../src/mls/core/protocol.js";
-import { decodeMlsMessage, encodeMlsMessage, type MlsMessage } from "../../src/mls/framing/mls-message.js";
+import type { MlsMessage } from "../../src/mls/framing/mls-message.js";
 import {
   createCommit,
-  createGroup,
   externalPskId,
   externalPskStore,
-  groupConfig,
-  joinFromWelcome,
   mergeStagedCommit,
   processMessage,
   proposeAdd,
@@ -50,47 +46,18 @@ import type { GroupInfo } from "../../src/mls/messages/group-info.js";
 import { encodeGroupContext } from "../../src/mls/schedule/group-context.js";
 import { interimTranscriptHash } from "../../src/mls/schedule/transcript-hash.js";
 import { encryptPath, preparePath } from "../../src/mls/tree/treekem.js";
+import { GroupMembers, testConfig, wire } from "../helpers/group-harness.js";
 import { PROVIDERS } from "../helpers/providers.js";
 
 const PSK_ID = utf8("shared-psk");
 const PSK = utf8("0123456789abcdef0123456789abcdef");
 
-const wire = (m: MlsMessage): Uint8Array => encodeMlsMessage(m);
-
-/** A toy Delivery Service: every member's state, in-order delivery, joiners by Welcome. */
-class Group {
-  readonly states = new Map<string, GroupState>();
-  readonly pending = new Map<string, CreatedKeyPackage>();
-
-  constructor(
-    readonly cs: CipherSuite,
-    readonly config: GroupConfig,
-  ) {}
-
-  static async create(cs: CipherSuite, config: GroupConfig, creator: string): Promise<Group> {
-    const g = new Group(cs, config);
-    const kp = await g.keyPackage(creator);
-    g.pending.delete(creator);
-    g.states.set(creator, await createGroup({ cs, config, leaf: { keyPackage: kp.keyPackage, privateKeys: kp.privateKeys } }));
-    return g;
-  }
-
-  async keyPackage(name: string): Promise<CreatedKeyPackage> {
-    const kp = await createKeyPackage({ cs: this.cs, credential: { credentialType: credentialTypes.basic, identity: utf8(name) } });
-    this.pending.set(name, kp);
-    return kp;
-  }
-
-  get(name: string): GroupState {
-    const s = this.states.get(name);
-    if (s === undefined) throw new Error(`no member ${name}`);
-    return s;
-  }
-
-  names(): string[] {
-    return [...this.states.keys()];
-  }
-
+/**
+ * The harness's members with this file's stricter delivery: a proposal's sender sees it as its
+ * own, every member stages exactly the committer's changes, every new member joins by Welcome,
+ * and all members stay active.
+ */
+class Group extends GroupMembers {
   /** Every other member processes a proposal its sender already cached. */
   async deliverProposal(sender: string, sent: SentProposal): Promise<void> {
     this.states.set(sender, sent.state);
@@ -110,38 +77,11 @@ class Group {
 
   /** The DS accepted `created`: the committer merges, members process and merge, joiners join. */
   async accept(committer: string, created: CreatedCommit): Promise<Map<string, StagedCommit>> {
-    const bytes = wire(created.commitMessage);
-    const staged = new Map<string, StagedCommit>();
-    for (const name of this.names()) {
-      if (name === committer) continue;
-      const r = await processMessage(this.get(name), bytes);
-      if (r.kind !== "commit") throw new Error(`expected a commit, got ${r.kind}`);
-      staged.set(name, r.staged);
-      const next = mergeStagedCommit(this.get(name), r.staged);
-      if (r.staged.removedSelf) {
-        expect(next.status.kind).toBe("removed");
-        this.states.delete(name);
-        this.removed.set(name, next);
-      } else {
-        expect(r.staged.changes).toEqual(created.staged.changes);
-        this.states.set(name, next);
-      }
-    }
+    const staged = await this.processCommit(wire(created.commitMessage), committer);
+    for (const st of staged.values()) if (!st.removedSelf) expect(st.changes).toEqual(created.staged.changes);
     this.states.set(committer, mergeStagedCommit(this.get(committer), created.staged));
-    for (const a of created.staged.changes.added) {
-      const kp = this.pending.get(a.identity);
-      if (kp === undefined) throw new Error(`no KeyPackage for ${a.identity}`);
-      if (created.welcome === null) throw new Error("adds without a Welcome");
-      const joined = await joinFromWelcome({
-        cs: this.cs,
-        config: this.config,
-        welcome: decodeMlsMessage(wire(created.welcome)),
-        keyPackage: kp.keyPackage,
-        keyPackagePrivateKeys: kp.privateKeys,
-      });
-      this.pending.delete(a.identity);
-      this.states.set(a.identity, joined.state);
-    }
+    for (const a of created.staged.changes.added) if (!this.pending.has(a.identity)) throw new Error(`no KeyPackage for ${a.identity}`);
+    await this.joinAdded(created.staged.changes.added, created.welcome);
     this.expectInSync();
     return staged;
   }
@@ -151,39 +91,19 @@ class Group {
     return { created, staged: await this.accept(committer, created) };
   }
 
-  readonly removed = new Map<string, GroupState>();
-
   async add(committer: string, ...names: string[]): Promise<CreatedCommit> {
-    const kps = await Promise.all(names.map((n) => this.keyPackage(n)));
-    const { created } = await this.commit(committer, { proposals: kps.map((k) => ({ proposalType: proposalTypes.add, add: { keyPackage: k.keyPackage } })) });
+    const { created } = await this.commit(committer, { proposals: await this.addProposals(names) });
     return created;
   }
 
-  leafOf(name: string): number {
-    const s = this.get(name);
-    return s.ownLeafIndex;
-  }
-
-  expectInSync(): void {
-    const states = [...this.states.values()];
-    const first = states[0]!;
-    for (const s of states) {
-      expect(s.epoch).toBe(first.epoch);
-      expect(toHex(s.groupContext.treeHash)).toBe(toHex(first.groupContext.treeHash));
-      expect(toHex(s.epochAuthenticator())).toBe(toHex(first.epochAuthenticator()));
-      expect(s.tree.members().length).toBe(states.length);
-      expect(s.isActive).toBe(true);
-    }
-    expect(new Set(states.map((s) => s.ownLeafIndex)).size).toBe(states.length);
+  override expectInSync(): void {
+    super.expectInSync();
+    for (const s of this.states.values()) expect(s.isActive).toBe(true);
   }
 }
 
 function configFor(wf: HandshakeWireFormat, withPsk = true): GroupConfig {
-  return groupConfig({
-    authenticationService: unsafeTestingAuthenticationService,
-    handshakeWireFormat: wf,
-    externalPsks: withPsk ? externalPskStore([{ pskId: PSK_ID, psk: PSK }]) : undefined,
-  });
+  return testConfig({ handshakeWireFormat: wf, externalPsks: withPsk ? externalPskStore([{ pskId: PSK_ID, psk: PSK }]) : undefined });
 }
 
 async function fiveMembers(p: CryptoProvider, wf: HandshakeWireFormat): Promise<Group> {
