@@ -19,7 +19,7 @@ import { describeEachServer } from "../servers/context.js";
 import { uniqueId } from "../servers/stanzas.js";
 import type { ServerInfo } from "../servers/types.js";
 import { transpileTree, type Transpiled } from "../component/helpers/transpile.js";
-import { converge, errorsOf, scenario, snapshotStore, waitEvent, type Dev, type DsRequest } from "./helpers/acceptance.js";
+import { converge, errorsOf, roomWith, scenario, snapshotStore, waitEvent, type Dev, type DsRequest } from "./helpers/acceptance.js";
 
 /** Self-updates in the burst, by the members in turn. */
 const BURST = 10;
@@ -98,11 +98,8 @@ describeEachServer("acceptance: gateway SIGKILL", (server: ServerInfo) => {
     gw = await GatewayProcess.start(configFile);
     // Short request timeout: a verdict lost with the process should not stall the test for long.
     members = await Promise.all(["alice", "bob", "carol"].map((u) => h.device(u, "crash", { requestTimeoutMs: 2500 })));
-    const [alice] = members;
-    await alice!.mls.createRoom(room);
-    for (const u of ["bob", "carol"]) await alice!.mls.invite(room, `${u}@${server.domain}`);
-    await waitEvent(members[2]!, "joined", (j) => j.room === room, "carol joined");
-    await converge(members, room, 2n);
+    const [alice, ...others] = members;
+    await roomWith(h, room, alice!, others);
   });
   afterAll(async () => {
     await gw?.stop();

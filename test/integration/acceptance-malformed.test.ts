@@ -22,7 +22,7 @@ import { xml, type Element } from "../../src/xmpp/xml.js";
 import { describeEachServer } from "../servers/context.js";
 import { uniqueId } from "../servers/stanzas.js";
 import type { ServerInfo } from "../servers/types.js";
-import { converge, copyStore, errorsOf, gatewayErrors, loadSavedState, poll, scenario, snapshotStore, stanzaError, waitEvent, type Dev } from "./helpers/acceptance.js";
+import { converge, errorsOf, gatewayErrors, loadSavedState, savedStateAt, scenario, snapshotStore, stanzaError, waitEvent, type Dev } from "./helpers/acceptance.js";
 
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString("base64");
 
@@ -76,10 +76,7 @@ describeEachServer("acceptance: malformed input", (server: ServerInfo) => {
     const group = alice.mls.groupId(room);
     const epoch = alice.mls.epoch(room);
     // A valid Commit for the current epoch, made from alice's saved state (never submitted as is).
-    const saved = await poll(async () => {
-      const blob = (await copyStore(alice.store)).get(`group/${group}`);
-      return blob !== undefined && loadSavedState(blob).epoch === epoch ? loadSavedState(blob) : undefined;
-    }, "alice's saved state");
+    const saved = loadSavedState(await savedStateAt(alice, group, epoch));
     const created = await createCommit(saved, { forcePath: true });
     const good = encodeMlsMessage(created.commitMessage);
     const decoded = decodeMlsMessage(good);

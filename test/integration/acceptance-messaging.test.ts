@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { describeEachServer } from "../servers/context.js";
 import { uniqueId } from "../servers/stanzas.js";
 import type { ServerInfo } from "../servers/types.js";
-import { converge, errorsOf, gatewayErrors, scenario, waitEvent, type Dev } from "./helpers/acceptance.js";
+import { converge, errorsOf, gatewayErrors, roomWith, scenario, threeDevices, waitEvent, type Dev } from "./helpers/acceptance.js";
 
 describeEachServer("acceptance: messaging", (server: ServerInfo) => {
   const h = scenario(server);
@@ -19,15 +19,9 @@ describeEachServer("acceptance: messaging", (server: ServerInfo) => {
 
   beforeAll(async () => {
     await h.startGateway();
-    [alice, bob, carol] = await Promise.all([h.device("alice", "laptop"), h.device("bob", "desktop"), h.device("carol", "phone")]);
-    await alice.mls.createRoom(room);
-    for (const u of ["bob", "carol"]) {
-      const r = await alice.mls.invite(room, jid(u));
-      expect(r.added.map((a) => a.jid)).toEqual([jid(u)]);
-    }
-    await waitEvent(bob, "joined", (j) => j.room === room, "bob joined");
-    await waitEvent(carol, "joined", (j) => j.room === room, "carol joined");
-    await converge([alice, bob, carol], room, 2n);
+    [alice, bob, carol] = await threeDevices(h);
+    const invited = await roomWith(h, room, alice, [bob, carol]);
+    expect(invited.map((r) => r.added.map((a) => a.jid))).toEqual([[jid("bob")], [jid("carol")]]);
   });
 
   describe("three users in one room", () => {

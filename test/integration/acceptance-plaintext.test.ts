@@ -19,7 +19,7 @@ import { beforeAll, expect, it } from "vitest";
 import { describeEachServer } from "../servers/context.js";
 import { uniqueId } from "../servers/stanzas.js";
 import type { ServerInfo } from "../servers/types.js";
-import { errorsOf, filesUnder, grepFiles, poll, scenario, waitEvent, type Dev } from "./helpers/acceptance.js";
+import { errorsOf, filesUnder, grepFiles, poll, scenario, threeDevices, waitEvent, type Dev } from "./helpers/acceptance.js";
 
 const marker = (prefix = "PLAINTEXT"): string => `${prefix}-${randomBytes(12).toString("hex")}`;
 
@@ -37,7 +37,7 @@ describeEachServer("acceptance: no plaintext at rest", (server: ServerInfo) => {
 
   beforeAll(async () => {
     await h.startGateway();
-    [alice, bob, carol] = await Promise.all([h.device("alice", "laptop"), h.device("bob", "desktop"), h.device("carol", "phone")]);
+    [alice, bob, carol] = await threeDevices(h);
   });
 
   /** `from` sends a message carrying a fresh marker; every reader must read it. */

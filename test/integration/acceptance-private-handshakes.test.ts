@@ -7,7 +7,7 @@ import { beforeAll, expect, it } from "vitest";
 import { describeEachServer } from "../servers/context.js";
 import { uniqueId } from "../servers/stanzas.js";
 import type { ServerInfo } from "../servers/types.js";
-import { converge, scenario, snapshotStore, waitEvent, type Dev } from "./helpers/acceptance.js";
+import { converge, roomWith, scenario, snapshotStore, threeDevices, waitEvent, type Dev } from "./helpers/acceptance.js";
 
 describeEachServer("acceptance: PrivateMessage handshakes", (server: ServerInfo) => {
   const h = scenario(server);
@@ -17,13 +17,8 @@ describeEachServer("acceptance: PrivateMessage handshakes", (server: ServerInfo)
 
   beforeAll(async () => {
     await h.startGateway({}, { policy: { handshakeWireFormat: "private" } });
-    const opts = { handshakeWireFormat: "private" } as const;
-    [alice, bob, carol] = await Promise.all([h.device("alice", "laptop", opts), h.device("bob", "desktop", opts), h.device("carol", "phone", opts)]);
-    await alice.mls.createRoom(room);
-    for (const u of ["bob", "carol"]) await alice.mls.invite(room, jid(u));
-    await waitEvent(bob, "joined", (j) => j.room === room, "bob joined");
-    await waitEvent(carol, "joined", (j) => j.room === room, "carol joined");
-    await converge([alice, bob, carol], room, 2n);
+    [alice, bob, carol] = await threeDevices(h, { handshakeWireFormat: "private" });
+    await roomWith(h, room, alice, [bob, carol]);
   });
 
   it("members talk, update keys and remove a member; handshakes in the DS log are PrivateMessages", async () => {

@@ -9,7 +9,7 @@ import { beforeAll, expect, it } from "vitest";
 import { describeEachServer } from "../servers/context.js";
 import { uniqueId } from "../servers/stanzas.js";
 import type { ServerInfo } from "../servers/types.js";
-import { converge, errorsOf, gatewayErrors, scenario, waitEvent, type Dev, type DsRequest, type SubmitGate } from "./helpers/acceptance.js";
+import { converge, errorsOf, gatewayErrors, roomWith, scenario, waitEvent, type Dev, type DsRequest, type SubmitGate } from "./helpers/acceptance.js";
 
 const ROUNDS = 20;
 
@@ -37,11 +37,7 @@ describeEachServer("acceptance: commit races", (server: ServerInfo) => {
   beforeAll(async () => {
     await h.startGateway();
     [alice, bob, carol] = await Promise.all([h.device("alice", "race"), h.device("bob", "race"), h.device("carol", "race")]);
-    await alice.mls.createRoom(room);
-    await alice.mls.invite(room, `bob@${server.domain}`);
-    await alice.mls.invite(room, `carol@${server.domain}`);
-    await waitEvent(carol, "joined", (j) => j.room === room, "carol joined");
-    await converge([alice, bob, carol], room, 2n);
+    await roomWith(h, room, alice, [bob, carol]);
   });
 
   it(`${ROUNDS} rounds of two concurrent self-updates: one accepted, one wrong-epoch, everybody converges`, async () => {

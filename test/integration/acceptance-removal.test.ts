@@ -26,7 +26,7 @@ import type { Element } from "../../src/xmpp/xml.js";
 import { describeEachServer } from "../servers/context.js";
 import { errorCondition, joinRoom, mamQuery, uniqueId } from "../servers/stanzas.js";
 import type { ServerInfo } from "../servers/types.js";
-import { converge, copyStore, errorsOf, gatewayErrors, loadSavedState, poll, scenario, waitEvent, type Dev } from "./helpers/acceptance.js";
+import { converge, errorsOf, gatewayErrors, loadSavedState, savedStateAt, scenario, threeInRoom, waitEvent, type Dev } from "./helpers/acceptance.js";
 
 describeEachServer("acceptance: removal", (server: ServerInfo) => {
   const h = scenario(server);
@@ -35,13 +35,7 @@ describeEachServer("acceptance: removal", (server: ServerInfo) => {
   let alice: Dev, bob: Dev, carol: Dev;
 
   beforeAll(async () => {
-    await h.startGateway();
-    [alice, bob, carol] = await Promise.all([h.device("alice", "laptop"), h.device("bob", "desktop"), h.device("carol", "phone")]);
-    await alice.mls.createRoom(room);
-    await alice.mls.invite(room, jid("bob"));
-    await alice.mls.invite(room, jid("carol"));
-    await waitEvent(carol, "joined", (j) => j.room === room, "carol joined");
-    await converge([alice, bob, carol], room, 2n);
+    [alice, bob, carol] = await threeInRoom(h, room);
   });
 
   /** The groupchat `<mls kind=application/>` stanza with this origin-id, as `d`'s connection received it. */
@@ -53,10 +47,7 @@ describeEachServer("acceptance: removal", (server: ServerInfo) => {
   it("bob, removed, cannot decrypt anything sent after his removal; carol reads it all", async () => {
     const group = alice.mls.groupId(room);
     // Bob's last saved group state (what a device keeps on disk), at the current epoch.
-    const saved = await poll(async () => {
-      const blob = (await copyStore(bob.store)).get(`group/${group}`);
-      return blob !== undefined && loadSavedState(blob).epoch === 2n ? blob : undefined;
-    }, "bob's saved state at epoch 2");
+    const saved = await savedStateAt(bob, group, 2n);
 
     // Sent in bob's last epoch after the copy: the copy has not used its key yet.
     const control = `control ${uniqueId("c")}`;

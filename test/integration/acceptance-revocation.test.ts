@@ -18,7 +18,7 @@ import type { Element } from "../../src/xmpp/xml.js";
 import { describeEachServer } from "../servers/context.js";
 import { setAffiliation, uniqueId } from "../servers/stanzas.js";
 import type { ServerInfo } from "../servers/types.js";
-import { converge, copyStore, errorsOf, gatewayErrors, loadSavedState, poll, scenario, waitEvent, type Dev } from "./helpers/acceptance.js";
+import { converge, errorsOf, gatewayErrors, loadSavedState, poll, savedStateAt, scenario, threeInRoom, waitEvent, type Dev } from "./helpers/acceptance.js";
 
 describeEachServer("acceptance: affiliation revoked", (server: ServerInfo) => {
   const h = scenario(server);
@@ -27,13 +27,7 @@ describeEachServer("acceptance: affiliation revoked", (server: ServerInfo) => {
   let alice: Dev, bob: Dev, carol: Dev;
 
   beforeAll(async () => {
-    await h.startGateway();
-    [alice, bob, carol] = await Promise.all([h.device("alice", "laptop"), h.device("bob", "desktop"), h.device("carol", "phone")]);
-    await alice.mls.createRoom(room);
-    await alice.mls.invite(room, jid("bob"));
-    await alice.mls.invite(room, jid("carol"));
-    await waitEvent(carol, "joined", (j) => j.room === room, "carol joined");
-    await converge([alice, bob, carol], room, 2n);
+    [alice, bob, carol] = await threeInRoom(h, room);
   });
 
   const reflected = (d: Dev, kind: string): Element[] =>
@@ -41,10 +35,7 @@ describeEachServer("acceptance: affiliation revoked", (server: ServerInfo) => {
 
   it("the hub proposes bob's removal, a member commits it, his leaf is gone, and he cannot read what follows", async () => {
     const group = alice.mls.groupId(room);
-    const saved = await poll(async () => {
-      const blob = (await copyStore(bob.store)).get(`group/${group}`);
-      return blob !== undefined && loadSavedState(blob).epoch === 2n ? blob : undefined;
-    }, "bob's saved state at epoch 2");
+    const saved = await savedStateAt(bob, group, 2n);
     const bobMessagesBefore = (bob.events.message ?? []).length;
     const proposalsBefore = reflected(carol, "proposal").length;
 

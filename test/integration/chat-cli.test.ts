@@ -6,12 +6,12 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseConfig } from "../../src/component/config.js";
 import { startGateway, type Gateway } from "../../src/component/gateway.js";
 import { createLogger } from "../../src/component/log.js";
 import { transpileTree, type Transpiled } from "../component/helpers/transpile.js";
 import { xmppServers } from "../servers/context.js";
 import { uniqueId } from "../servers/stanzas.js";
+import { gatewayConfig } from "./helpers/acceptance.js";
 
 interface ChatProcess {
   readonly name: string;
@@ -69,14 +69,7 @@ describe.skipIf(!ctx.available)(`xmpp-mls chat, two processes${ctx.available ? "
 
   beforeAll(async () => {
     tree = transpileTree(["src/cli/main.ts"]);
-    const config = parseConfig({
-      service: `xmpp://${server.host}:${server.componentPort}`,
-      domain: server.componentDomain,
-      secret: server.componentSecret,
-      database: ":memory:",
-      mucServices: [server.mucDomain],
-    });
-    gateway = await startGateway(config, { logger: createLogger({ level: "silent" }) });
+    gateway = await startGateway(gatewayConfig(server, ":memory:"), { logger: createLogger({ level: "silent" }) });
   });
 
   afterAll(async () => {

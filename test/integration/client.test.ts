@@ -10,24 +10,21 @@ import { client, type Client } from "@xmpp/client";
 import { xml, type Element } from "@xmpp/xml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileStore, mls, setupMls, type ClientStore, type MlsClient, type MlsPluginOptions } from "../../src/client/index.js";
-import type { MlsEvents } from "../../src/client/events.js";
 import { MemoryStore } from "../../src/client/store/client-store.js";
-import { parseConfig } from "../../src/component/config.js";
 import { startGateway, type Gateway } from "../../src/component/gateway.js";
 import { createLogger } from "../../src/component/log.js";
 import { connectClient, type TestClient } from "../servers/client.js";
 import { describeEachServer } from "../servers/context.js";
 import { formTrue, roomConfig, uniqueId } from "../servers/stanzas.js";
 import type { ServerInfo } from "../servers/types.js";
-
-const QUIET = process.env.XMPP_MLS_TEST_LOG === undefined;
+import { convergeAtLeast, gatewayConfig, QUIET, record, testOptions, waitEvent, type Events } from "./helpers/acceptance.js";
 
 interface Device {
   readonly name: string;
   readonly xmpp: TestClient;
   readonly mls: MlsClient;
   readonly store: MemoryStore;
-  readonly events: { [K in keyof MlsEvents]?: MlsEvents[K][0][] };
+  readonly events: Events;
 }
 
 /** A device whose plugin is attached before the connection starts (sees offline messages). */
@@ -35,67 +32,19 @@ interface RawDevice {
   readonly name: string;
   readonly xmpp: Client;
   readonly mls: MlsClient;
-  readonly events: { [K in keyof MlsEvents]?: MlsEvents[K][0][] };
+  readonly events: Events;
   stop(): Promise<void>;
 }
 
 const NS_SM = "urn:xmpp:sm:3";
 const NS_STREAM = "http://etherx.jabber.org/streams";
 
-function record(d: Pick<Device, "mls" | "events">): void {
-  for (const ev of ["message", "membership", "verification-code", "joined", "removed", "error"] as const) {
-    (d.mls as unknown as { on(e: string, f: (x: unknown) => void): void }).on(ev, (x) => {
-      ((d.events[ev] ??= []) as unknown[]).push(x);
-    });
-  }
-}
-
-/** Wait until `pred` holds for some recorded event (already recorded or arriving). */
-async function waitEvent<K extends keyof MlsEvents>(d: Pick<Device, "name" | "events">, ev: K, pred: (x: MlsEvents[K][0]) => boolean, what: string, timeoutMs = 15_000): Promise<MlsEvents[K][0]> {
-  const t0 = Date.now();
-  for (;;) {
-    const hit = ((d.events[ev] ?? []) as MlsEvents[K][0][]).find(pred);
-    if (hit !== undefined) return hit;
-    if (Date.now() - t0 > timeoutMs) {
-      const errs = (d.events.error ?? []).map((e) => `${e.context}: ${String(e.error)}`).join("\n");
-      throw new Error(`${d.name}: timed out waiting for ${what}${errs ? `\nerrors:\n${errs}` : ""}`);
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-/** Wait until every device is at `epoch` in `room` (reflections arrive asynchronously). */
-async function converge(devices: readonly Pick<Device, "name" | "mls">[], room: string, epoch: bigint, timeoutMs = 15_000): Promise<void> {
-  const t0 = Date.now();
-  while (devices.some((d) => d.mls.epoch(room) < epoch)) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`epochs ${devices.map((d) => `${d.name}=${d.mls.epoch(room)}`).join(", ")}, expected ${epoch}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-const testOptions = (store: ClientStore): MlsPluginOptions => ({
-  store,
-  keyPackagePoolSize: 3,
-  keyPackageLowWater: 1,
-  proposalCommitDelayMs: { min: 0, max: 100 },
-  retryBaseDelayMs: 20,
-  requestTimeoutMs: 10_000,
-  ...(QUIET ? {} : { logger: { debug: console.debug, info: console.info, warn: console.warn, error: console.error } }),
-});
-
 describeEachServer("client plugin", (server: ServerInfo) => {
   let gateway: Gateway;
   const open: Device[] = [];
 
   beforeAll(async () => {
-    const config = parseConfig({
-      service: `xmpp://${server.host}:${server.componentPort}`,
-      domain: server.componentDomain,
-      secret: server.componentSecret,
-      database: ":memory:",
-      mucServices: [server.mucDomain],
-    });
-    gateway = await startGateway(config, { logger: createLogger({ level: QUIET ? "silent" : "debug" }) });
+    gateway = await startGateway(gatewayConfig(server, ":memory:"), { logger: createLogger({ level: QUIET ? "silent" : "debug" }) });
   });
 
   afterAll(async () => {
@@ -207,7 +156,7 @@ describeEachServer("client plugin", (server: ServerInfo) => {
       const before = alice.mls.epoch(room);
       const [eb, ec] = await Promise.all([bob.mls.updateKeys(room), carol.mls.updateKeys(room)]);
       expect([eb, ec].sort()).toEqual([before + 1n, before + 2n].sort());
-      await converge([alice, bob, carol], room, before + 2n);
+      await convergeAtLeast([alice, bob, carol], room, before + 2n);
       const codes = [alice, bob, carol].map((d) => d.mls.verificationCode(room));
       expect(new Set(codes).size).toBe(1);
       const updated = (alice.events.membership ?? []).filter((m) => m.epoch > before).flatMap((m) => m.updated.map((u) => u.jid));
@@ -219,7 +168,7 @@ describeEachServer("client plugin", (server: ServerInfo) => {
       const start = alice.mls.epoch(room);
       const update = async (d: Device): Promise<void> => {
         const e = await d.mls.updateKeys(room);
-        await converge([alice, carol], room, e);
+        await convergeAtLeast([alice, carol], room, e);
       };
       await alice.mls.sendText(room, "while you were away 1");
       await update(carol);
@@ -326,7 +275,7 @@ describeEachServer("client plugin", (server: ServerInfo) => {
       x.prependListener("element", (el: Element) => {
         if (el.is("features", NS_STREAM)) el.remove("sm", NS_SM);
       });
-      const m = setupMls(x, { ...testOptions(store), ...extra });
+      const m = setupMls(x, testOptions(store, extra));
       x.on("online", () => void x.send(xml("presence")).catch(() => {}));
       const d: RawDevice = {
         name: `${user}/${resource}`,
@@ -376,7 +325,7 @@ describeEachServer("client plugin", (server: ServerInfo) => {
       expect(ev.updated.map((u) => u.identity)).toEqual([alice.mls.identity]);
       expect(ev.committer.identity).toBe(alice.mls.identity);
       await waitEvent(erin, "message", (x) => x.text === "one more", "erin gets the message");
-      await converge([alice, erin], room, before + 1n);
+      await convergeAtLeast([alice, erin], room, before + 1n);
       expect(erin.mls.verificationCode(room)).toBe(alice.mls.verificationCode(room));
     });
 

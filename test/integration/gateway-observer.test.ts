@@ -5,15 +5,10 @@
  * else is refused by the group policy, and revoking the member's affiliation makes the hub propose
  * his removal into the room, which the owner's device processes and commits.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Element } from "@xmpp/xml";
 import { decode } from "../../src/codec/reader.js";
-import { parseConfig } from "../../src/component/config.js";
-import { startGateway, type Gateway } from "../../src/component/gateway.js";
-import { createLogger } from "../../src/component/log.js";
+import type { Gateway } from "../../src/component/gateway.js";
 import { observerAuthenticationService } from "../../src/component/observer-validator.js";
 import { xmppBindingExtension } from "../../src/xmpp/binding-extension.js";
 import { extensionTypes } from "../../src/mls/core/extension.js";
@@ -24,69 +19,37 @@ import { createCommit, createGroup, createGroupInfo, groupConfig, groupInfoMessa
 import { toHex } from "../../src/util/bytes.js";
 import { parseMls, parseWelcome } from "../../src/xmpp/delivery-stanzas.js";
 import { parseDsInfoForm } from "../../src/xmpp/ds-info.js";
-import { fromErrorElement } from "../../src/xmpp/errors.js";
 import { buildCreate } from "../../src/xmpp/group-stanzas.js";
 import { buildClaim, buildKeyPackagePublish, parseKeyPackages } from "../../src/xmpp/key-package-stanzas.js";
 import { NS_DATA_FORMS, NS_DISCO_INFO, NS_MLS } from "../../src/xmpp/ns.js";
 import { buildSubmit, parseAccepted } from "../../src/xmpp/submit-stanzas.js";
 import { xml } from "../../src/xmpp/xml.js";
-import { connectClient, type TestClient } from "../servers/client.js";
+import type { TestClient } from "../servers/client.js";
 import { describeEachServer } from "../servers/context.js";
 import { configureRoom, joinRoom, setAffiliation, uniqueId } from "../servers/stanzas.js";
 import type { ServerInfo } from "../servers/types.js";
+import { firstChild as child, gatewayErrors, scenario, stanzaError as iqError } from "./helpers/acceptance.js";
 import { cs, makeKeyPackage } from "../component/gateway-helpers/mls-fixtures.js";
 
 /** What members use: PublicMessage handshakes, so that the hub can validate them. */
 const config = groupConfig({ authenticationService: observerAuthenticationService, handshakeWireFormat: "public" });
 const wire = (m: MlsMessage): Uint8Array => encodeMlsMessage(m);
 
-async function iqError(p: Promise<Element>): Promise<ReturnType<typeof fromErrorElement>> {
-  const err: unknown = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  const el = (err as { element?: Element } | undefined)?.element;
-  expect(el, "the request should have failed with a stanza error").toBeDefined();
-  return fromErrorElement(el as never);
-}
-
-function child(res: Element): Element {
-  const c = res.getChildElements()[0];
-  expect(c).toBeDefined();
-  return c as never;
-}
-
 describeEachServer("DS gateway with the PublicGroup observer", (server: ServerInfo) => {
+  const h = scenario(server);
   let gw: Gateway;
-  let dir: string;
-  const logLines: string[] = [];
-  const clients: TestClient[] = [];
   const ds = server.componentDomain;
   const jidOf = (u: string): string => `${u}@${server.domain}`;
-  const connect = async (user: string, resource: string): Promise<TestClient> => {
-    const c = await connectClient(server, user, resource);
-    clients.push(c);
-    return c;
-  };
+  const connect = (user: string, resource: string) => h.client(user, resource);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "xmpp-mls-gw-observer-"));
-    const gatewayConfig = parseConfig({
-      service: `xmpp://${server.host}:${server.componentPort}`,
-      domain: ds,
-      secret: server.componentSecret,
-      database: join(dir, "ds.sqlite"),
-      mucServices: [server.mucDomain],
-    });
     // The defaults: the observer validates, revocations become the hub's Remove proposals.
-    gw = await startGateway(gatewayConfig, { logger: createLogger({ level: "info", sink: (l) => logLines.push(l) }) });
+    gw = await h.startGateway();
   });
 
   afterAll(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.stop()));
-    await gw?.stop();
-    rmSync(dir, { recursive: true, force: true });
-    expect(logLines.filter((l) => JSON.parse(l).level === "error")).toEqual([]);
+    await h.close();
+    expect(gatewayErrors(h.gatewayLog)).toEqual([]);
   });
 
   it("admin adds, a member's add is refused, a revoked member's device is proposed for removal and committed", async () => {

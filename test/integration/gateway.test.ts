@@ -4,16 +4,10 @@
  * xmpp.js connections. KeyPackages and the registration GroupInfo are real MLS objects; commits
  * are synthetic but well-formed (real MLS commits end-to-end come with the client plugin).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { Element } from "@xmpp/xml";
 import { decode } from "../../src/codec/reader.js";
 import { framingCommitValidator } from "../../src/component/commit-validator.js";
-import { parseConfig } from "../../src/component/config.js";
-import { startGateway, type Gateway } from "../../src/component/gateway.js";
-import { createLogger } from "../../src/component/log.js";
+import type { Gateway } from "../../src/component/gateway.js";
 import type { AffiliationRevoked } from "../../src/component/muc.js";
 import { xmppBindingExtension } from "../../src/xmpp/binding-extension.js";
 import { nativeProvider } from "../../src/crypto/native/index.js";
@@ -24,61 +18,28 @@ import { decodeMlsMessage } from "../../src/mls/framing/mls-message.js";
 import { toHex } from "../../src/util/bytes.js";
 import { parseWelcome, parseMls } from "../../src/xmpp/delivery-stanzas.js";
 import { parseDsInfoForm } from "../../src/xmpp/ds-info.js";
-import { fromErrorElement } from "../../src/xmpp/errors.js";
 import { buildCreate, buildGroupInfoRequest, parseGroupInfoResult } from "../../src/xmpp/group-stanzas.js";
 import { buildClaim, buildKeyPackagePublish, parseKeyPackages, parseKeyPackagesLow } from "../../src/xmpp/key-package-stanzas.js";
 import { buildLogRequest, parseLogResult } from "../../src/xmpp/log-stanzas.js";
 import { NS_DATA_FORMS, NS_DISCO_INFO, NS_MLS, NS_PUBSUB } from "../../src/xmpp/ns.js";
 import { buildSubmit, parseAccepted } from "../../src/xmpp/submit-stanzas.js";
 import { xml } from "../../src/xmpp/xml.js";
-import { connectClient, type TestClient } from "../servers/client.js";
 import { describeEachServer } from "../servers/context.js";
 import { configureRoom, joinRoom, setAffiliation, uniqueId } from "../servers/stanzas.js";
 import type { ServerInfo } from "../servers/types.js";
+import { firstChild as child, gatewayErrors, scenario, stanzaError as iqError } from "./helpers/acceptance.js";
 import { addOf, makeEpochGroupInfo, makeGroupInfo, makeKeyPackage, syntheticCommit, syntheticWelcome } from "../component/gateway-helpers/mls-fixtures.js";
 
-/** The `<error/>` of a failed iq, as our typed error. */
-async function iqError(p: Promise<Element>): Promise<ReturnType<typeof fromErrorElement>> {
-  const err: unknown = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  const el = (err as { element?: Element } | undefined)?.element;
-  expect(el, "the request should have failed with a stanza error").toBeDefined();
-  return fromErrorElement(el as never);
-}
-
-function child(res: Element): Element {
-  const c = res.getChildElements()[0];
-  expect(c).toBeDefined();
-  return c as never;
-}
-
 describeEachServer("DS gateway", (server: ServerInfo) => {
+  const h = scenario(server);
   let gw: Gateway;
-  let dir: string;
-  const logLines: string[] = [];
   const revoked: AffiliationRevoked[] = [];
-  const clients: TestClient[] = [];
   const ds = server.componentDomain;
   const jidOf = (u: string): string => `${u}@${server.domain}`;
-  const connect = async (user: string, resource: string): Promise<TestClient> => {
-    const c = await connectClient(server, user, resource);
-    clients.push(c);
-    return c;
-  };
+  const connect = (user: string, resource: string) => h.client(user, resource);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "xmpp-mls-gw-"));
-    const config = parseConfig({
-      service: `xmpp://${server.host}:${server.componentPort}`,
-      domain: ds,
-      secret: server.componentSecret,
-      database: join(dir, "ds.sqlite"),
-      mucServices: [server.mucDomain],
-    });
-    gw = await startGateway(config, {
-      logger: createLogger({ level: "info", sink: (l) => logLines.push(l) }),
+    gw = await h.startGateway({
       // The commits here are synthetic (random signatures): sequencing only, no observer.
       validator: framingCommitValidator({ provider: nativeProvider }),
       hooks: { affiliationRevoked: (ev) => void revoked.push({ room: ev.room, jid: ev.jid, affiliation: ev.affiliation }) },
@@ -86,11 +47,9 @@ describeEachServer("DS gateway", (server: ServerInfo) => {
   });
 
   afterAll(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.stop()));
-    await gw?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await h.close();
     // No handler failed during the run (refusals are debug lines, failures error lines).
-    expect(logLines.filter((l) => JSON.parse(l).level === "error")).toEqual([]);
+    expect(gatewayErrors(h.gatewayLog)).toEqual([]);
   });
 
   it("answers disco#info with the DS identity, features and ds-info form", async () => {

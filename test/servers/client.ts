@@ -123,6 +123,36 @@ async function shutdown(entity: Client | Component): Promise<void> {
   }
 }
 
+/**
+ * Start `entity` and run `then` (once online) within `timeoutMs`. On failure the stream is shut down
+ * before rethrowing: a wrong password or secret rejects with StreamError not-authorized, and
+ * without this the reconnect module would retry every second forever. `reconnect: false` stops
+ * automatic reconnection after a successful start.
+ */
+async function startOrShutdown(entity: Client | Component, timeoutMs: number, what: string, reconnect: boolean | undefined, then?: () => Promise<unknown>): Promise<JID> {
+  let jid: JID;
+  try {
+    jid = await withTimeout(entity.start(), timeoutMs, what);
+    await then?.();
+  } catch (err) {
+    await shutdown(entity);
+    throw err;
+  }
+  if (reconnect === false) entity.reconnect.stop();
+  return jid;
+}
+
+/** The send/iq/stop part of a TestClient or TestComponent, over `xmpp` and its stanza log. */
+function handle<E extends Client | Component>(xmpp: E, log: StanzaLog, timeoutMs: number): StanzaLog & Pick<TestComponent, "send" | "iq" | "stop"> & { readonly xmpp: E } {
+  return {
+    ...log,
+    xmpp,
+    send: (el) => xmpp.send(el),
+    iq: (el, ms) => xmpp.iqCaller.request(el, ms ?? timeoutMs),
+    stop: () => shutdown(xmpp),
+  };
+}
+
 /** Log in as `user` on `server` with PLAIN, bind `resource`, send initial presence. */
 export async function connectClient(server: ServerInfo, user: string, resource = "test", opts: ConnectOptions = {}): Promise<TestClient> {
   const password = opts.password ?? server.password;
@@ -149,27 +179,11 @@ export async function connectClient(server: ServerInfo, user: string, resource =
   });
   const log = stanzaLog(xmpp, errors);
 
-  let jid: JID;
-  try {
-    jid = await withTimeout(xmpp.start(), timeoutMs, `${user}@${server.domain} logging in to ${server.name}`);
+  const jid = await startOrShutdown(xmpp, timeoutMs, `${user}@${server.domain} logging in to ${server.name}`, opts.reconnect, () =>
     // The server handles a session's stanzas in order: once the ping is answered, the presence is in.
-    await xmpp.iqCaller.request(xml("iq", { type: "get", to: server.domain }, xml("ping", { xmlns: NS_PING })), timeoutMs);
-  } catch (err) {
-    await shutdown(xmpp);
-    throw err;
-  }
-  if (opts.reconnect === false) xmpp.reconnect.stop();
-
-  return {
-    ...log,
-    xmpp,
-    user,
-    jid: jid.toString(),
-    bareJid: jid.bare().toString(),
-    send: (el) => xmpp.send(el),
-    iq: (el, ms) => xmpp.iqCaller.request(el, ms ?? timeoutMs),
-    stop: () => shutdown(xmpp),
-  };
+    xmpp.iqCaller.request(xml("iq", { type: "get", to: server.domain }, xml("ping", { xmlns: NS_PING })), timeoutMs),
+  );
+  return { ...handle(xmpp, log, timeoutMs), user, jid: jid.toString(), bareJid: jid.bare().toString() };
 }
 
 /** Connect the server's external component (XEP-0114) with its secret. */
@@ -194,21 +208,6 @@ export async function connectComponent(server: ServerInfo, opts: ComponentOption
   const errors: unknown[] = [];
   xmpp.on("error", (err: unknown) => errors.push(err));
   const log = stanzaLog(xmpp, errors);
-  try {
-    await withTimeout(xmpp.start(), timeoutMs, `component ${server.componentDomain} handshake with ${server.name}`);
-  } catch (err) {
-    // A wrong secret rejects with StreamError not-authorized; without this the reconnect module
-    // would retry every second forever.
-    await shutdown(xmpp);
-    throw err;
-  }
-  if (opts.reconnect === false) xmpp.reconnect.stop();
-  return {
-    ...log,
-    xmpp,
-    jid: server.componentDomain,
-    send: (el) => xmpp.send(el),
-    iq: (el, ms) => xmpp.iqCaller.request(el, ms ?? timeoutMs),
-    stop: () => shutdown(xmpp),
-  };
+  await startOrShutdown(xmpp, timeoutMs, `component ${server.componentDomain} handshake with ${server.name}`, opts.reconnect);
+  return { ...handle(xmpp, log, timeoutMs), jid: server.componentDomain };
 }

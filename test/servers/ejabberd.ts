@@ -21,6 +21,7 @@ import {
   makeHandle,
   requireExecutable,
   resolveOptions,
+  STANZA_LIMIT,
   tailLogs,
   waitUntilReady,
   type KindDefaults,
@@ -36,8 +37,6 @@ export const EJABBERD_DEFAULTS: KindDefaults & { readonly distPort: number } = {
   distPort: 45370,
 };
 
-/** Largest stanza accepted from clients and the component (MLS Welcome messages can be large). */
-const STANZA_LIMIT = 8 * 1024 * 1024;
 const DIST_HOST = "127.0.0.1";
 
 /** A YAML double-quoted scalar (JSON strings are valid YAML). */

@@ -20,6 +20,7 @@ import {
   makeHandle,
   requireExecutable,
   resolveOptions,
+  STANZA_LIMIT,
   tailLogs,
   waitUntilReady,
   type KindDefaults,
@@ -35,9 +36,6 @@ export const PROSODY_DEFAULTS: KindDefaults = {
   c2sPort: 25222,
   componentPort: 25347,
 };
-
-/** Largest stanza accepted from clients and the component (MLS Welcome messages can be large). */
-const STANZA_LIMIT = 8 * 1024 * 1024;
 
 /** A Lua string literal. */
 function lua(s: string): string {

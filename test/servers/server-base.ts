@@ -23,31 +23,17 @@ import {
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const DEFAULT_RUN_ROOT = join(REPO_ROOT, ".run", "servers");
 
-/** Options with every default filled in. */
-export interface ResolvedOptions {
-  readonly kind: ServerKind;
-  readonly name: string;
-  readonly domain: string;
-  readonly host: string;
-  readonly c2sPort: number;
-  readonly componentPort: number;
-  readonly componentDomain: string;
-  readonly componentSecret: string;
-  readonly mucDomain: string;
-  readonly pubsubDomain: string;
-  readonly users: readonly string[];
-  readonly password: string;
-  readonly runDir: string;
+/** Largest stanza accepted from clients and the component (MLS Welcome messages can be large). */
+export const STANZA_LIMIT = 8 * 1024 * 1024;
+
+/** Options with every default filled in: the server's connection data before it runs, plus the timeouts. */
+export interface ResolvedOptions extends Omit<ServerInfo, "pid" | "startupMs"> {
   readonly startTimeoutMs: number;
   readonly stopTimeoutMs: number;
 }
 
-export interface KindDefaults {
-  readonly domain: string;
-  readonly host: string;
-  readonly c2sPort: number;
-  readonly componentPort: number;
-}
+/** What each server kind picks for itself when the options leave it out. */
+export type KindDefaults = Pick<ServerInfo, "domain" | "host" | "c2sPort" | "componentPort">;
 
 const LOCAL_PART = /^[a-z0-9][a-z0-9._-]*$/;
 const DOMAIN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;

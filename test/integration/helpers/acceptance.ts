@@ -17,11 +17,11 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import type { IqCaller } from "@xmpp/client";
 import { afterAll, expect } from "vitest";
-import { mls, type MlsClient, type MlsPluginOptions } from "../../../src/client/index.js";
+import { mls, type ClientStore, type InviteResult, type MlsClient, type MlsPluginOptions } from "../../../src/client/index.js";
 import type { MlsEvents } from "../../../src/client/events.js";
 import { MemoryStore } from "../../../src/client/store/client-store.js";
 import { xmppAuthenticationService } from "../../../src/client/device.js";
-import { parseConfig } from "../../../src/component/config.js";
+import { parseConfig, type GatewayConfig } from "../../../src/component/config.js";
 import { startGateway, type Gateway, type GatewayOptions } from "../../../src/component/gateway.js";
 import { createLogger } from "../../../src/component/log.js";
 import { nativeProvider } from "../../../src/crypto/native/index.js";
@@ -78,7 +78,7 @@ export interface Dev {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export function testOptions(store: MemoryStore, extra: Partial<MlsPluginOptions> = {}): MlsPluginOptions {
+export function testOptions(store: ClientStore, extra: Partial<MlsPluginOptions> = {}): MlsPluginOptions {
   return {
     store,
     keyPackagePoolSize: 3,
@@ -127,7 +127,8 @@ function recordingCaller(real: IqCaller, ds: () => string | undefined, dev: () =
   return { request, get: real.get.bind(real), set: real.set.bind(real) };
 }
 
-function record(d: Pick<Dev, "mls" | "events">): void {
+/** Record every plugin event of `d` into `d.events`. */
+export function record(d: Pick<Dev, "mls" | "events">): void {
   for (const ev of ["message", "membership", "verification-code", "joined", "removed", "error"] as const) {
     (d.mls as unknown as { on(e: string, f: (x: unknown) => void): void }).on(ev, (x) => {
       ((d.events[ev] ??= []) as unknown[]).push(x);
@@ -149,13 +150,23 @@ export async function waitEvent<K extends keyof MlsEvents>(d: Pick<Dev, "name" |
   }
 }
 
-/** Wait until every device is at `epoch` in `room`. */
-export async function converge(devices: readonly Pick<Dev, "name" | "mls">[], room: string, epoch: bigint, timeoutMs = 15_000): Promise<void> {
+/** Wait until no device's epoch in `room` is `behind` (the error names every device's epoch and `epoch`). */
+async function waitEpochs(devices: readonly Pick<Dev, "name" | "mls">[], room: string, epoch: bigint, behind: (e: bigint) => boolean, timeoutMs: number): Promise<void> {
   const t0 = Date.now();
-  while (devices.some((d) => d.mls.epoch(room) !== epoch)) {
+  while (devices.some((d) => behind(d.mls.epoch(room)))) {
     if (Date.now() - t0 > timeoutMs) throw new Error(`epochs ${devices.map((d) => `${d.name}=${d.mls.epoch(room)}`).join(", ")}, expected ${epoch}`);
     await sleep(20);
   }
+}
+
+/** Wait until every device is at `epoch` in `room`. */
+export function converge(devices: readonly Pick<Dev, "name" | "mls">[], room: string, epoch: bigint, timeoutMs = 15_000): Promise<void> {
+  return waitEpochs(devices, room, epoch, (e) => e !== epoch, timeoutMs);
+}
+
+/** Wait until every device is at `epoch` or later in `room` (reflections arrive asynchronously). */
+export function convergeAtLeast(devices: readonly Pick<Dev, "name" | "mls">[], room: string, epoch: bigint, timeoutMs = 15_000): Promise<void> {
+  return waitEpochs(devices, room, epoch, (e) => e < epoch, timeoutMs);
 }
 
 /** Poll `fn` until it returns a value that is not undefined/false. */
@@ -179,6 +190,14 @@ export function loadSavedState(bytes: Uint8Array): GroupState {
   return loadGroupState(bytes, { provider: nativeProvider, config: groupConfig({ authenticationService: xmppAuthenticationService(), handshakeWireFormat: "public" }) });
 }
 
+/** The group state blob `d` saved for `group` (hex id), once it is at `epoch` (polls `d`'s store). */
+export function savedStateAt(d: Pick<Dev, "user" | "store">, group: string, epoch: bigint): Promise<Uint8Array> {
+  return poll(async () => {
+    const blob = (await copyStore(d.store)).get(`group/${group}`);
+    return blob !== undefined && loadSavedState(blob).epoch === epoch ? blob : undefined;
+  }, `${d.user}'s saved state at epoch ${epoch}`);
+}
+
 /** A copy of every blob in a MemoryStore. */
 export async function copyStore(store: MemoryStore): Promise<Map<string, Uint8Array>> {
   const out = new Map<string, Uint8Array>();
@@ -198,6 +217,13 @@ export async function stanzaError(p: Promise<unknown>): Promise<XmppProtocolErro
   const el = (err as { element?: Element } | undefined)?.element;
   expect(el, `the request should have failed with a stanza error, got ${String(err)}`).toBeDefined();
   return fromErrorElement(el!);
+}
+
+/** The first child element of an iq result (fails the test if there is none). */
+export function firstChild(res: Element): Element {
+  const c = res.getChildElements()[0];
+  expect(c).toBeDefined();
+  return c!;
 }
 
 // ------------------------------------------------------------------------------------------ store
@@ -264,6 +290,18 @@ export function grepFiles(files: readonly string[], needles: readonly string[]):
 
 // ------------------------------------------------------------------------------------------ scenario
 
+/** The DS gateway's configuration on `server`: its XEP-0114 component and MUC service, database at `database`. */
+export function gatewayConfig(server: ServerInfo, database: string, extra: Record<string, unknown> = {}): GatewayConfig {
+  return parseConfig({
+    service: `xmpp://${server.host}:${server.componentPort}`,
+    domain: server.componentDomain,
+    secret: server.componentSecret,
+    database,
+    mucServices: [server.mucDomain],
+    ...extra,
+  });
+}
+
 export interface Scenario {
   readonly server: ServerInfo;
   readonly dir: string;
@@ -274,10 +312,13 @@ export interface Scenario {
   startGateway(extra?: Partial<GatewayOptions>, configExtra?: Record<string, unknown>): Promise<Gateway>;
   stopGateway(): Promise<void>;
   device(user: string, resource: string, extra?: Partial<MlsPluginOptions>): Promise<Dev>;
+  /** A plain xmpp.js connection (no plugin), stopped by close(). */
+  client(user: string, resource: string): Promise<TestClient>;
   /** Drop the connection; the plugin stays attached. */
   offline(d: Dev): Promise<void>;
   /** Reconnect and wait until the plugin has caught up. */
   online(d: Dev): Promise<void>;
+  /** Stop every device, client and the gateway, remove the directory. Idempotent (also runs in afterAll). */
   close(): Promise<void>;
 }
 
@@ -285,6 +326,7 @@ export interface Scenario {
 export function scenario(server: ServerInfo): Scenario {
   const dir = mkdtempSync(join(tmpdir(), "xmpp-mls-acceptance-"));
   const devices: Dev[] = [];
+  const clients: TestClient[] = [];
   const gatewayLog: string[] = [];
   const s: Scenario = {
     server,
@@ -294,14 +336,7 @@ export function scenario(server: ServerInfo): Scenario {
     devices,
     gateway: null,
     async startGateway(extra = {}, configExtra = {}) {
-      const config = parseConfig({
-        service: `xmpp://${server.host}:${server.componentPort}`,
-        domain: server.componentDomain,
-        secret: server.componentSecret,
-        database: s.dbPath,
-        mucServices: [server.mucDomain],
-        ...configExtra,
-      });
+      const config = gatewayConfig(server, s.dbPath, configExtra);
       s.gateway = await startGateway(config, { logger: createLogger({ level: QUIET ? "info" : "debug", sink: (l) => void gatewayLog.push(l) }), ...extra });
       return s.gateway;
     },
@@ -322,6 +357,11 @@ export function scenario(server: ServerInfo): Scenario {
       await m.ready();
       return self;
     },
+    async client(user, resource) {
+      const c = await connectClient(server, user, resource);
+      clients.push(c);
+      return c;
+    },
     async offline(d) {
       await d.xmpp.stop();
     },
@@ -334,6 +374,7 @@ export function scenario(server: ServerInfo): Scenario {
         await d.mls.stop().catch(() => {});
         await d.xmpp.stop();
       }
+      await Promise.all(clients.splice(0).map((c) => c.stop()));
       await s.stopGateway();
       rmSync(dir, { recursive: true, force: true });
     },
@@ -345,4 +386,31 @@ export function scenario(server: ServerInfo): Scenario {
 /** Gateway log lines at level error (a handler failed: never expected). */
 export function gatewayErrors(lines: readonly string[]): string[] {
   return lines.filter((l) => (JSON.parse(l) as { level?: string }).level === "error");
+}
+
+/** alice/laptop, bob/desktop and carol/phone, connected in parallel. */
+export function threeDevices(h: Pick<Scenario, "device">, extra?: Partial<MlsPluginOptions>): Promise<[Dev, Dev, Dev]> {
+  return Promise.all([h.device("alice", "laptop", extra), h.device("bob", "desktop", extra), h.device("carol", "phone", extra)]);
+}
+
+/**
+ * Alice-creates-the-room setup: `owner` creates `room` and invites each of `others` (one account,
+ * one device each, so one Commit per invite); waits until each has joined and all are at that
+ * epoch. Returns the invite results, in order.
+ */
+export async function roomWith(h: Pick<Scenario, "server">, room: string, owner: Dev, others: readonly Dev[]): Promise<InviteResult[]> {
+  await owner.mls.createRoom(room);
+  const invited: InviteResult[] = [];
+  for (const d of others) invited.push(await owner.mls.invite(room, `${d.user}@${h.server.domain}`));
+  for (const d of others) await waitEvent(d, "joined", (j) => j.room === room, `${d.user} joined`);
+  await converge([owner, ...others], room, BigInt(others.length));
+  return invited;
+}
+
+/** Start the gateway, connect alice, bob and carol (threeDevices) and put them in `room`, owned by alice (roomWith). */
+export async function threeInRoom(h: Scenario, room: string): Promise<[Dev, Dev, Dev]> {
+  await h.startGateway();
+  const [alice, bob, carol] = await threeDevices(h);
+  await roomWith(h, room, alice, [bob, carol]);
+  return [alice, bob, carol];
 }
