@@ -5,6 +5,7 @@
  * equal to the wrapped suite's, batch signature verification, and joining a group through
  * `GroupConfig.verifySignatures` (RFC 9420 §7.3, §12.4.3.1).
  */
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,7 +21,7 @@ import { decodeMlsMessage, encodeMlsMessage } from "../../src/mls/framing/mls-me
 import { createCommit, createGroup, groupConfig, joinFromWelcome, type GroupConfigInput } from "../../src/mls/group/index.js";
 import { createKeyPackage } from "../../src/mls/messages/key-package-ops.js";
 import { pack, part, runJob, sealJob, verifyJob, type SealResult, type VerifyResult } from "../../src/mls/parallel/jobs.js";
-import { parallelSignatureVerifier, withWorkerPool, WorkerPool } from "../../src/mls/parallel/index.js";
+import { parallelSignatureVerifier, withWorkerPool, WORKER_RESOURCE_LIMITS, WorkerPool } from "../../src/mls/parallel/index.js";
 import { toHex, utf8 } from "../../src/util/bytes.js";
 import { transpileInto } from "../helpers/transpile-into.js";
 
@@ -145,6 +146,47 @@ describe("WorkerPool", () => {
     const ok = await pool.verifyEarly(1, checks, 4).finish();
     expect([...ok]).toEqual(checks.map((_, i) => (i === 29 ? 0 : 1)));
     expect(pool.stats).toEqual({ here: 8, workers: 0 });
+  });
+
+  it("never keeps the process alive: a child that starts a pool, or runs a batch, exits by itself", () => {
+    const poolUrl = pathToFileURL(transpileInto("src/mls/parallel/pool.ts", tmp)).href;
+    const jobsUrl = pathToFileURL(join(tmp, "src/mls/parallel/jobs.js")).href;
+    const run = (body: string) => {
+      const script = join(tmp, `child-${Math.random().toString(36).slice(2)}.mjs`);
+      writeFileSync(script, `import { WorkerPool } from ${JSON.stringify(poolUrl)};\nimport { verifyJob } from ${JSON.stringify(jobsUrl)};\nconst pool = new WorkerPool({ size: 1 });\n${body}\n`);
+      return spawnSync(process.execPath, [script], { encoding: "utf8", timeout: 15_000 });
+    };
+    const started = run("console.log(`threads ${await pool.start()}`);");
+    expect(started.signal, "killed at the timeout: the idle worker kept the process alive").toBeNull();
+    expect(started.stderr).toBe("");
+    expect(started.stdout.trim()).toBe("threads 1");
+    expect(started.status).toBe(0);
+    const batch = run("await pool.start(); const r = await pool.runJobs(4, () => verifyJob(1, [])); console.log(`jobs ${r.length} on workers ${pool.stats.workers}`);");
+    expect(batch.signal).toBeNull();
+    expect(batch.stdout.trim()).toMatch(/^jobs 4 on workers [1-4]$/);
+    expect(batch.status).toBe(0);
+  });
+
+  it("starts workers with small heaps (WORKER_RESOURCE_LIMITS) unless told otherwise", async () => {
+    // A worker that answers every job with its own heap limits, as the bytes of a verify result.
+    const probe = join(tmp, "limits-probe.mjs");
+    writeFileSync(
+      probe,
+      `import { parentPort, resourceLimits as l } from "node:worker_threads";\n` +
+        `parentPort.on("message", (m) => parentPort.postMessage({ id: m.id, result: { kind: "verify", ok: Uint8Array.of(l.maxYoungGenerationSizeMb, l.maxOldGenerationSizeMb) } }));\n`,
+    );
+    const limitsOf = async (pool: WorkerPool) => {
+      try {
+        const [r] = (await pool.runJobs(2, () => verifyJob(1, []))) as VerifyResult[];
+        return [...r!.ok];
+      } finally {
+        await pool.close();
+      }
+    };
+    expect(WORKER_RESOURCE_LIMITS).toEqual({ maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 });
+    expect(await limitsOf(new WorkerPool({ size: 1, workerUrl: pathToFileURL(probe) }))).toEqual([2, 64]);
+    const own = new WorkerPool({ size: 1, workerUrl: pathToFileURL(probe), resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 100 } });
+    expect(await limitsOf(own)).toEqual([8, 100]);
   });
 
   it("falls back to this thread when the worker script does not exist", async () => {

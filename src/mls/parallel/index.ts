@@ -11,6 +11,6 @@
  * Measured on 2 cores (one worker + the calling thread): see bench/group.ts.
  * @module
  */
-export { WorkerPool, type WorkerPoolOptions } from "./pool.js";
+export { WORKER_RESOURCE_LIMITS, WorkerPool, type WorkerPoolOptions } from "./pool.js";
 export { withWorkerPool, type ParallelSuiteOptions } from "./parallel-suite.js";
 export { parallelSignatureVerifier, type ParallelVerifierOptions } from "./verify.js";
