@@ -12,7 +12,7 @@
  * budget, then creates its own self-update Commit; the peak RSS is read at the end.
  * @module
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { nativeProvider } from "../src/crypto/native/index.js";
@@ -73,7 +73,34 @@ export function writeMemberInputs(dir: string, p: { welcome: Uint8Array; keyPack
 /** Messages in flight at once when catching up (a page of the group's archive). */
 export const PAGE = 100;
 
-const read = (dir: string, f: string): Uint8Array => new Uint8Array(readFileSync(join(dir, f)));
+/** A whole input file (a Buffer is a Uint8Array: no second copy). */
+const read = (dir: string, f: string): Uint8Array => readFileSync(join(dir, f));
+
+/**
+ * The messages of a u32-length-prefixed file, read a page at a time as a client fetches its
+ * archive: the member never holds all of them (10,000 messages are ~3 MB).
+ */
+function* pagesOf(path: string, size: number): Generator<Uint8Array[]> {
+  const fd = openSync(path, "r");
+  try {
+    const head = Buffer.alloc(4);
+    let at = 0;
+    for (;;) {
+      const page: Uint8Array[] = [];
+      while (page.length < size && readSync(fd, head, 0, 4, at) === 4) {
+        const n = head.readUInt32BE(0);
+        const m = Buffer.allocUnsafeSlow(n);
+        if (readSync(fd, m, 0, n, at + 4) !== n) throw new Error(`${path}: truncated message at ${at}`);
+        page.push(m);
+        at += 4 + n;
+      }
+      if (page.length === 0) return;
+      yield page;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
 
 export async function runMember(dir: string): Promise<MemberResult> {
   const pool = process.env.BENCH_PARALLEL === "0" ? null : WorkerPool.shared();
@@ -87,22 +114,19 @@ export async function runMember(dir: string): Promise<MemberResult> {
   });
   const keyPackage = decodeKeyPackage(read(dir, "key-package.bin"));
   const [initPrivateKey, encryptionPrivateKey, signaturePrivateKey] = unpackList(read(dir, "key-package-keys.bin")) as [Uint8Array, Uint8Array, Uint8Array];
-  const welcomeBytes = read(dir, "welcome.bin");
-  const commitBytes = read(dir, "commit.bin");
-  const messages = unpackList(read(dir, "messages.bin"));
-
+  // Inputs are read when they are needed and dropped after use, as a client receives them.
   let t0 = performance.now();
   const joined = await joinFromWelcome({
     cs,
     config,
-    welcome: decodeMlsMessage(welcomeBytes),
+    welcome: decodeMlsMessage(read(dir, "welcome.bin")),
     keyPackage,
     keyPackagePrivateKeys: { initPrivateKey, encryptionPrivateKey, signaturePrivateKey },
   });
   const joinMs = performance.now() - t0;
 
   t0 = performance.now();
-  const r = await processMessage(joined.state, commitBytes);
+  const r = await processMessage(joined.state, read(dir, "commit.bin"));
   if (r.kind !== "commit") throw new Error(`expected a commit, got ${r.kind}`);
   const processMs = performance.now() - t0;
   const state = mergeStagedCommit(joined.state, r.staged);
@@ -111,8 +135,8 @@ export async function runMember(dir: string): Promise<MemberResult> {
   // both ways get the same share of the warm-up (keys are used once: each message only once).
   const one = { n: 0, ms: 0 };
   const paged = { n: 0, ms: 0 };
-  for (let i = 0, k = 0; i < messages.length; i += PAGE, k++) {
-    const page = messages.slice(i, i + PAGE);
+  let k = 0;
+  for (const page of pagesOf(join(dir, "messages.bin"), PAGE)) {
     const into = k % 2 === 0 ? one : paged;
     t0 = performance.now();
     const results = [];
@@ -121,6 +145,7 @@ export async function runMember(dir: string): Promise<MemberResult> {
     into.ms += performance.now() - t0;
     into.n += page.length;
     for (const a of results) if (a.kind !== "application") throw new Error(`expected an application message, got ${a.kind}`);
+    k++;
   }
   const decryptPerSec = (one.n * 1000) / one.ms;
   const decryptPagedPerSec = (paged.n * 1000) / paged.ms;
