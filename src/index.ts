@@ -36,6 +36,7 @@ export * from "./mls/messages/key-package-ops.js";
 export * from "./mls/auth/authentication-service.js";
 export * from "./mls/auth/basic.js";
 export { decodeRatchetTree, encodeRatchetTree, type RatchetTree } from "./mls/tree/ratchet-tree.js";
+export { leafNodeFields, type LeafNode } from "./mls/tree/leaf-node.js";
 export type { KeyPackage } from "./mls/messages/key-package.js";
 export type { Welcome } from "./mls/messages/welcome.js";
 export type { GroupInfo } from "./mls/messages/group-info.js";

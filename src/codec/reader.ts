@@ -63,6 +63,11 @@ export class Reader {
     this.shareInput = options.shareInput ?? false;
   }
 
+  /** Whether byte fields are views into the input ({@link ReaderOptions.shareInput}). */
+  get sharesInput(): boolean {
+    return this.shareInput;
+  }
+
   /** `buf[from, to)`, copied unless the reader shares its input. */
   private take(from: number, to: number): Uint8Array {
     return this.shareInput ? this.buf.subarray(from, to) : this.buf.slice(from, to);

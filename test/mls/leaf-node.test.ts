@@ -19,9 +19,10 @@ import {
 } from "../../src/mls/core/capabilities-ops.js";
 import type { Credential } from "../../src/mls/core/credential.js";
 import { GREASE_VALUES, greaseExtension, isGrease, randomGreaseValues, withoutGrease } from "../../src/mls/core/grease.js";
-import { credentialTypes, leafNodeSources } from "../../src/mls/core/protocol.js";
+import { credentialTypes, leafNodeSources, nodeTypes } from "../../src/mls/core/protocol.js";
 import { encodeRequiredCapabilities } from "../../src/mls/core/required-capabilities.js";
-import { decodeLeafNode, encodeLeafNode, type LeafNode, type LeafNodeContent } from "../../src/mls/tree/leaf-node.js";
+import { decodedLeafNodeEncoding, decodeLeafNode, encodeLeafNode, encodeLeafNodeTbs, leafNodeFields, type LeafNode, type LeafNodeContent } from "../../src/mls/tree/leaf-node.js";
+import { decodeRatchetTree, encodeRatchetTree } from "../../src/mls/tree/ratchet-tree.js";
 import {
   memberCredentialFacts,
   signLeafNode,
@@ -30,10 +31,11 @@ import {
   verifyLeafNodeSignature,
   type LeafNodeValidationOptions,
 } from "../../src/mls/tree/leaf-node-ops.js";
-import { utf8 } from "../../src/util/bytes.js";
+import { toHex, utf8 } from "../../src/util/bytes.js";
 import { PROVIDERS } from "../helpers/providers.js";
 
 const NOW = 1_700_000_000;
+const toHexOf = (b: Uint8Array | null): string => (b === null ? "null" : toHex(b));
 const GROUP = { groupId: utf8("room@muc.example.org"), leafIndex: 3 };
 const basic = (id: string): Credential => ({ credentialType: credentialTypes.basic, identity: utf8(id) });
 
@@ -70,6 +72,45 @@ async function content(cs: CipherSuite, source: 1 | 2 | 3, over: Partial<LeafNod
 }
 
 const groupFor = (source: number) => (source === leafNodeSources.key_package ? undefined : GROUP);
+
+describe("leaves of a decoded ratchet tree (one object over the shared tree bytes)", () => {
+  it("read every field of all three sources exactly as a standalone decode, for the TBS and the signature too", async () => {
+    const cs = PROVIDERS[0]!.suite(1);
+    const leaves: LeafNode[] = [];
+    for (const source of [leafNodeSources.key_package, leafNodeSources.update, leafNodeSources.commit] as const) {
+      // A credential whose identity is longer than 63 bytes: a two-byte length prefix.
+      const { sk, content: c } = await content(cs, source, { credential: basic(`${"x".repeat(70)}@example.org`) });
+      leaves.push(signLeafNode(cs, sk, c, groupFor(source)));
+    }
+    const nodes = [leaves[0]!, null, leaves[1]!, null, leaves[2]!].map((l) => (l === null ? null : { nodeType: nodeTypes.leaf, leafNode: l }));
+    const bytes = encodeRatchetTree(nodes);
+    const decoded = decodeRatchetTree(bytes);
+    bytes.fill(0); // the tree keeps its own copy
+    for (const [k, made] of leaves.entries()) {
+      const node = decoded[2 * k];
+      if (node?.nodeType !== nodeTypes.leaf) throw new Error("expected a leaf");
+      const leaf = node.leafNode;
+      const standalone = decodeLeafNode(encodeLeafNode(made));
+      expect(leafNodeFields(leaf)).toEqual(standalone);
+      expect(leaf.leafNodeSource).toBe(made.leafNodeSource);
+      expect(leaf.credential).toEqual(made.credential);
+      expect(leaf.encryptionKey).toEqual(made.encryptionKey);
+      expect(leaf.signature).toEqual(made.signature);
+      expect(toHexOf(decodedLeafNodeEncoding(leaf))).toBe(toHexOf(encodeLeafNode(made)));
+      expect(toHexOf(encodeLeafNodeTbs(leaf, groupFor(made.leafNodeSource)))).toBe(toHexOf(encodeLeafNodeTbs(made, groupFor(made.leafNodeSource))));
+      expect(verifyLeafNodeSignature(cs, leaf, groupFor(made.leafNodeSource))).toBe(true);
+      if (made.leafNodeSource === leafNodeSources.key_package) expect(leaf.leafNodeSource === leafNodeSources.key_package && leaf.lifetime).toEqual(made.lifetime);
+      if (made.leafNodeSource === leafNodeSources.commit) expect(leaf.leafNodeSource === leafNodeSources.commit && leaf.parentHash).toEqual(made.parentHash);
+      // Spreading an accessor object copies only its encoding; leafNodeFields is the way to derive a leaf.
+      const changed: LeafNode = { ...leafNodeFields(leaf), signature: new Uint8Array(leaf.signature.length) };
+      expect(verifyLeafNodeSignature(cs, changed, groupFor(made.leafNodeSource))).toBe(false);
+    }
+    // Deep equality of two such leaves is equality of their encodings.
+    const again = decodeRatchetTree(encodeRatchetTree(nodes));
+    expect(again).toEqual(decoded);
+    expect(again[0]).not.toEqual(decoded[2]);
+  });
+});
 
 for (const p of PROVIDERS) {
   describe(`LeafNode signatures (${p.name})`, () => {

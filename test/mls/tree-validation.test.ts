@@ -16,6 +16,7 @@ import { leafSignatureChecks, validateRatchetTree, verifyUniqueKeys, verifyUnmer
 import { toHex } from "../../src/util/bytes.js";
 import { PROVIDERS } from "../helpers/providers.js";
 import { describeVectors, h } from "../helpers/vectors.js";
+import { leafNodeFields } from "../../src/mls/tree/leaf-node.js";
 
 interface Case {
   cipher_suite: number;
@@ -108,7 +109,7 @@ describeVectors<Case>("tree-validation", (cases) => {
         // A broken leaf signature.
         const sig = member.leafNode.signature.slice();
         sig[sig.length - 1]! ^= 1;
-        const t4 = withNode(tree, 2 * member.leafIndex, { nodeType: nodeTypes.leaf, leafNode: { ...member.leafNode, signature: sig } });
+        const t4 = withNode(tree, 2 * member.leafIndex, { nodeType: nodeTypes.leaf, leafNode: { ...leafNodeFields(member.leafNode), signature: sig } });
         // (A leaf's signature is inside its tree hash, so the full validation would already fail
         // on the parent hashes above it; check the signature step on its own.)
         expect(() => verifySignatureChecks(cs, leafSignatureChecks(t4, groupId))).toThrow(CryptoError);

@@ -19,6 +19,7 @@ import { createUpdatePath, mergeUpdatePath, pathSecretForLeaf, processUpdatePath
 import { decodeUpdatePath, encodeUpdatePath, type UpdatePath } from "../../src/mls/tree/update-path.js";
 import { PROVIDERS } from "../helpers/providers.js";
 import { describeVectors, h } from "../helpers/vectors.js";
+import { leafNodeFields } from "../../src/mls/tree/leaf-node.js";
 
 interface LeafPrivate {
   index: number;
@@ -168,7 +169,7 @@ describeVectors<Case>("treekem", (cases) => {
       const [committer, receiver] = c!.leaves_private;
       const template = tree0.leaf(committer!.index)!;
       const joinerKeys = await cs.hpkeKeyPair();
-      const { tree, leafIndex: joiner } = tree0.addLeaf({ ...template, encryptionKey: joinerKeys.publicKey, signatureKey: cs.signatureKeyPair().publicKey });
+      const { tree, leafIndex: joiner } = tree0.addLeaf({ ...leafNodeFields(template), encryptionKey: joinerKeys.publicKey, signatureKey: cs.signatureKeyPair().publicKey });
       const gc = groupContextFor(cs, c!);
       const sign = { signaturePrivateKey: h(committer!.signature_priv), groupId: h(c!.group_id) };
       const withJoiner = await createUpdatePath({ cs, tree, leafIndex: committer!.index, leaf: template, sign, groupContext: gc });

@@ -73,10 +73,13 @@ export type LeafNodeContent = LeafNodeCommon & LeafNodeSourceFields;
  */
 export type LeafNode = LeafNodeContent & { readonly signature: Uint8Array };
 
-function readLeafNodeContent(r: Reader): LeafNodeContent {
+/** `credentialAt` is told where the credential's bytes start and end (reader offsets). */
+function readLeafNodeContent(r: Reader, credentialAt?: (start: number, end: number) => void): LeafNodeContent {
   const encryptionKey = r.field("encryption_key", () => r.opaque());
   const signatureKey = r.field("signature_key", () => r.opaque());
+  const credentialStart = r.offset;
   const credential = r.field("credential", () => readCredential(r));
+  credentialAt?.(credentialStart, r.offset);
   // Interned: the leaves of a tree mostly repeat these byte for byte (see Reader.interned).
   const capabilities = r.field("capabilities", () => r.interned("capabilities", r.peekVectorsSpan(5), readCapabilities));
   const leafNodeSource = r.field("leaf_node_source", () => r.u8());
@@ -123,21 +126,143 @@ function writeLeafNodeContent(w: Writer, v: LeafNodeContent): void {
  * canonical, so these are the bytes re-encoding would give. Tree hashes (§7.8) and signature
  * checks (LeafNodeTBS, §7.2) of a joined 10,000-member tree then cost no re-encoding. Decoded
  * leaves are never modified (readonly by type); an object built in code has no entry.
+ * (Leaves decoded from a shared input are {@link EncodedLeafNode}s, which hold their bytes.)
  */
 const decodedEncodings = new WeakMap<LeafNode, { readonly bytes: Uint8Array; readonly tbsEnd: number }>();
 
+/**
+ * A LeafNode decoded by a reader that shares its input (a joined group's ratchet tree): one
+ * object over the leaf's bytes instead of ~10 (the node, views of its keys and signature, the
+ * credential and its identity, the remembered encoding). Byte fields and the credential are read
+ * from `encoding` on access, so each access returns a fresh view; capabilities, lifetime and
+ * extensions are the values the reader interned (shared by the leaves that repeat them). At
+ * 10,000 members this keeps ~7 MB less on the heap, and the join leaves far fewer survivors for
+ * the garbage collector to copy.
+ *
+ * `encoding` is the only own enumerable property: two such leaves are deep-equal exactly when
+ * their encodings are.
+ */
+class EncodedLeafNode {
+  /** The exact encoding of this LeafNode (a view of the shared input; never modified). */
+  readonly encoding: Uint8Array;
+  readonly #tbsEnd: number;
+  // Where the byte fields' bodies start and end in `encoding` (the signature ends with it).
+  readonly #encryptionKeyStart: number;
+  readonly #encryptionKeyEnd: number;
+  readonly #signatureKeyStart: number;
+  readonly #signatureKeyEnd: number;
+  readonly #parentHashStart: number;
+  readonly #parentHashEnd: number;
+  readonly #signatureStart: number;
+  readonly #credentialStart: number;
+  readonly #credentialEnd: number;
+  readonly #source: number;
+  readonly #capabilities: Capabilities;
+  readonly #lifetime: Lifetime | null;
+  readonly #extensions: readonly Extension[];
+
+  constructor(encoding: Uint8Array, tbsEnd: number, credential: { readonly start: number; readonly end: number }, content: LeafNodeContent, signature: Uint8Array) {
+    const at = (v: Uint8Array): number => v.byteOffset - encoding.byteOffset;
+    this.encoding = encoding;
+    this.#tbsEnd = tbsEnd;
+    this.#encryptionKeyStart = at(content.encryptionKey);
+    this.#encryptionKeyEnd = this.#encryptionKeyStart + content.encryptionKey.length;
+    this.#signatureKeyStart = at(content.signatureKey);
+    this.#signatureKeyEnd = this.#signatureKeyStart + content.signatureKey.length;
+    const parentHash = content.leafNodeSource === leafNodeSources.commit ? content.parentHash : null;
+    this.#parentHashStart = parentHash === null ? -1 : at(parentHash);
+    this.#parentHashEnd = parentHash === null ? -1 : this.#parentHashStart + parentHash.length;
+    this.#signatureStart = at(signature);
+    this.#credentialStart = credential.start;
+    this.#credentialEnd = credential.end;
+    this.#source = content.leafNodeSource;
+    this.#capabilities = content.capabilities;
+    this.#lifetime = content.leafNodeSource === leafNodeSources.key_package ? content.lifetime : null;
+    this.#extensions = content.extensions;
+  }
+
+  get encryptionKey(): Uint8Array {
+    return this.encoding.subarray(this.#encryptionKeyStart, this.#encryptionKeyEnd);
+  }
+  get signatureKey(): Uint8Array {
+    return this.encoding.subarray(this.#signatureKeyStart, this.#signatureKeyEnd);
+  }
+  get credential(): Credential {
+    return decode(this.encoding.subarray(this.#credentialStart, this.#credentialEnd), readCredential, "credential", { shareInput: true });
+  }
+  get capabilities(): Capabilities {
+    return this.#capabilities;
+  }
+  get leafNodeSource(): LeafNode["leafNodeSource"] {
+    return this.#source as LeafNode["leafNodeSource"];
+  }
+  get lifetime(): Lifetime | undefined {
+    return this.#lifetime ?? undefined;
+  }
+  get parentHash(): Uint8Array | undefined {
+    return this.#parentHashStart < 0 ? undefined : this.encoding.subarray(this.#parentHashStart, this.#parentHashEnd);
+  }
+  get extensions(): readonly Extension[] {
+    return this.#extensions;
+  }
+  get signature(): Uint8Array {
+    return this.encoding.subarray(this.#signatureStart);
+  }
+  /** Length of the LeafNodeTBS prefix of `encoding` (everything above the signature). */
+  get tbsEnd(): number {
+    return this.#tbsEnd;
+  }
+}
+
+/**
+ * A plain-object copy of `leaf` with every field read once. Leaves of a decoded ratchet tree are
+ * read-only objects whose fields are accessors ({@link EncodedLeafNode}), so object spread
+ * (`{ ...leaf }`) does not copy them: derive a modified leaf from `{ ...leafNodeFields(leaf), ... }`.
+ */
+export function leafNodeFields(leaf: LeafNode): LeafNode {
+  const common = {
+    encryptionKey: leaf.encryptionKey,
+    signatureKey: leaf.signatureKey,
+    credential: leaf.credential,
+    capabilities: leaf.capabilities,
+    extensions: leaf.extensions,
+    signature: leaf.signature,
+  };
+  switch (leaf.leafNodeSource) {
+    case leafNodeSources.key_package:
+      return { ...common, leafNodeSource: leaf.leafNodeSource, lifetime: leaf.lifetime };
+    case leafNodeSources.update:
+      return { ...common, leafNodeSource: leaf.leafNodeSource };
+    case leafNodeSources.commit:
+      return { ...common, leafNodeSource: leaf.leafNodeSource, parentHash: leaf.parentHash };
+  }
+}
+
+/** The encoding of a decoded leaf and where its signature starts, or undefined for a leaf built in code. */
+function knownEncoding(leaf: LeafNodeContent): { readonly bytes: Uint8Array; readonly tbsEnd: number } | undefined {
+  if (leaf instanceof EncodedLeafNode) return { bytes: leaf.encoding, tbsEnd: leaf.tbsEnd };
+  return decodedEncodings.get(leaf as LeafNode);
+}
+
 export function readLeafNode(r: Reader): LeafNode {
   const start = r.offset;
-  const content = readLeafNodeContent(r);
+  let credentialStart = -1;
+  let credentialEnd = -1;
+  const content = readLeafNodeContent(r, (s, e) => {
+    credentialStart = s - start;
+    credentialEnd = e - start;
+  });
   const tbsEnd = r.offset - start;
   const signature = r.field("signature", () => r.opaque());
+  const bytes = r.readSince(start);
+  if (r.sharesInput) return new EncodedLeafNode(bytes, tbsEnd, { start: credentialStart, end: credentialEnd }, content, signature) as unknown as LeafNode;
   const leaf: LeafNode = { ...content, signature };
-  decodedEncodings.set(leaf, { bytes: r.readSince(start), tbsEnd });
+  decodedEncodings.set(leaf, { bytes, tbsEnd });
   return leaf;
 }
 
 export function writeLeafNode(w: Writer, v: LeafNode): void {
-  const known = decodedEncodings.get(v);
+  const known = knownEncoding(v);
   if (known !== undefined) {
     w.bytes(known.bytes);
     return;
@@ -148,7 +273,7 @@ export function writeLeafNode(w: Writer, v: LeafNode): void {
 
 /** The encoding of `leaf` when it was decoded (do not modify), else null. */
 export function decodedLeafNodeEncoding(leaf: LeafNode): Uint8Array | null {
-  return decodedEncodings.get(leaf)?.bytes ?? null;
+  return knownEncoding(leaf)?.bytes ?? null;
 }
 
 export function encodeLeafNode(v: LeafNode): Uint8Array {
@@ -185,7 +310,7 @@ export interface LeafNodeGroupContext {
  * `group` is ignored for `key_package` leaves and required (UsageError otherwise) for the others.
  */
 export function writeLeafNodeTbs(w: Writer, leaf: LeafNodeContent, group?: LeafNodeGroupContext): void {
-  const known = decodedEncodings.get(leaf as LeafNode);
+  const known = knownEncoding(leaf);
   if (known !== undefined) w.bytes(known.bytes.subarray(0, known.tbsEnd));
   else writeLeafNodeContent(w, leaf);
   if (leaf.leafNodeSource === leafNodeSources.key_package) return;
@@ -197,7 +322,7 @@ export function writeLeafNodeTbs(w: Writer, leaf: LeafNodeContent, group?: LeafN
 
 /** The bytes signed with label "LeafNodeTBS" (RFC 9420 §7.2). */
 export function encodeLeafNodeTbs(leaf: LeafNodeContent, group?: LeafNodeGroupContext): Uint8Array {
-  const known = decodedEncodings.get(leaf as LeafNode);
+  const known = knownEncoding(leaf);
   // A decoded key_package leaf: its TBS is a prefix of its encoding (a view, nothing copied).
   if (known !== undefined && leaf.leafNodeSource === leafNodeSources.key_package) return known.bytes.subarray(0, known.tbsEnd);
   const w = new Writer(known === undefined ? 512 : known.tbsEnd + 64);
