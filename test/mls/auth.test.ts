@@ -18,8 +18,9 @@ import {
 import { basicCredentialAuthenticator } from "../../src/mls/auth/basic.js";
 import { parseSubjectAltName, x509CredentialAuthenticator } from "../../src/mls/auth/x509.js";
 import type { Credential } from "../../src/mls/core/credential.js";
-import { credentialTypes } from "../../src/mls/core/protocol.js";
 import { createKeyPackage, validateKeyPackage } from "../../src/mls/messages/key-package-ops.js";
+import { credentialTypes, proposalTypes } from "../../src/mls/core/protocol.js";
+import { createCommit, createGroup, groupConfig, joinFromWelcome } from "../../src/mls/group/index.js";
 import { fromBase64, utf8 } from "../../src/util/bytes.js";
 import { PROVIDERS } from "../helpers/providers.js";
 
@@ -37,6 +38,37 @@ async function expectRejected(f: () => unknown): Promise<ValidationError> {
   expect((err as ValidationError).code).toBe("valid.credential_rejected");
   return err as ValidationError;
 }
+
+describe("the authentication service on join (RFC 9420 §5.3.1, §12.4.3.1)", () => {
+  it("checks every member's credential of a 150-member tree, at most 64 at once but overlapping", async () => {
+    const cs = PROVIDERS[0]!.suite(1);
+    const kps = await Promise.all(Array.from({ length: 150 }, (_, i) => createKeyPackage({ cs, credential: basic(`m${i}@example.org`) })));
+    const config = groupConfig({ authenticationService: unsafeTestingAuthenticationService });
+    const [first, ...rest] = kps;
+    const group = await createGroup({ cs, config, leaf: { keyPackage: first!.keyPackage, privateKeys: first!.privateKeys } });
+    const created = await createCommit(group, { proposals: rest.map((k) => ({ proposalType: proposalTypes.add, add: { keyPackage: k.keyPackage } })) });
+    let inFlight = 0;
+    let most = 0;
+    const seen = new Set<string>();
+    const slowAs: AuthenticationService = {
+      ...unsafeTestingAuthenticationService,
+      async validateCredential(credential, _key, ctx) {
+        if (ctx.purpose !== "tree") return;
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await new Promise((r) => setImmediate(r)); // an asynchronous lookup
+        seen.add(new TextDecoder().decode(credential.credentialType === credentialTypes.basic ? credential.identity : new Uint8Array()));
+        inFlight--;
+      },
+    };
+    const joiner = rest[rest.length - 1]!;
+    const joined = await joinFromWelcome({ cs, config: groupConfig({ authenticationService: slowAs }), welcome: created.welcome!, keyPackage: joiner.keyPackage, keyPackagePrivateKeys: joiner.privateKeys });
+    expect(joined.state.members()).toHaveLength(150);
+    expect(seen.size).toBe(150);
+    expect(most).toBe(64);
+    expect(inFlight).toBe(0);
+  });
+});
 
 describe("basicCredentialAuthenticator", () => {
   const key = new Uint8Array(32);

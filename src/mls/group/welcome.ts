@@ -44,6 +44,8 @@ import { EpochRuntime, GroupState } from "./group-state.js";
 import { lookupPsks, type PskLookup, type ResumptionPskSource } from "./psk-lookup.js";
 import { derivePskSecret } from "../schedule/psk.js";
 
+/** Credentials of a joined tree checked by the authentication service at once (RFC 9420 §5.3.1). */
+const AS_CONCURRENCY = 64;
 const JOIN = "RFC 9420 §12.4.3.1";
 const LABEL = "Welcome";
 
@@ -319,7 +321,13 @@ export async function validateJoinTree(p: JoinTreeValidationParams): Promise<voi
   });
   const as = config.authenticationService;
   const ctx = { cipherSuite: cs.params.id, now, purpose: "tree" as const, groupId };
-  await Promise.all(tree.members().map((m) => validateWithAuthenticationService(as, m.leafNode.credential, m.leafNode.signatureKey, ctx)));
+  // A bounded number of credentials in flight at once: an asynchronous service still overlaps its
+  // lookups, and a 10,000-member tree does not hold 10,000 pending checks (and their decoded
+  // credentials) through several garbage collections.
+  const members = tree.members();
+  for (let i = 0; i < members.length; i += AS_CONCURRENCY) {
+    await Promise.all(members.slice(i, i + AS_CONCURRENCY).map((m) => validateWithAuthenticationService(as, m.leafNode.credential, m.leafNode.signatureKey, ctx)));
+  }
   const es = findExtension(extensions, extensionTypes.external_senders);
   if (es !== null) {
     for (const s of decodeExternalSenders(es.extensionData)) {

@@ -15,7 +15,7 @@ import { ValidationError } from "../../errors.js";
 import { bytesEqual } from "../../util/bytes.js";
 import { nodeTypes } from "../core/protocol.js";
 import type { LeafNode } from "./leaf-node.js";
-import { leafSignatureCheck, verifySignatureChecks, type SignatureCheck } from "./leaf-signature.js";
+import { leafSignatureChecksOf, verifySignatureChecks, type SignatureCheck } from "./leaf-signature.js";
 import { KeyIndex } from "./key-index.js";
 import { verifyParentHashes } from "./parent-hash.js";
 import { rootTreeHash } from "./tree-hash.js";
@@ -39,7 +39,7 @@ export interface TreeValidationParams {
 
 /** Every non-blank leaf's signature check (RFC 9420 §7.3), ready for parallel verification. */
 export function leafSignatureChecks(tree: TreeState, groupId: Uint8Array): SignatureCheck[] {
-  return tree.members().map((m) => leafSignatureCheck(m.leafNode, groupId, m.leafIndex));
+  return leafSignatureChecksOf(tree.members(), groupId);
 }
 
 /**
