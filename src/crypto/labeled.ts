@@ -108,6 +108,19 @@ export function encodeSignContent(label: string, content: Uint8Array): Uint8Arra
   return withOpaque(opaqueLabel(label), content);
 }
 
+/**
+ * SignContent{label, content} (RFC 9420 §5.1.2) with the content written in place by
+ * `writeContent` (`contentSizeHint`: about its size): one buffer instead of the content and then a
+ * copy of it, which matters for the ~1 MB Commit of a 10,000-member group. Returns a view of the
+ * writer's buffer (sized by the hint, so rarely larger than the bytes).
+ */
+export function signContentWith(label: string, contentSizeHint: number, writeContent: (w: Writer) => void): Uint8Array {
+  const prefix = opaqueLabel(label);
+  const w = new Writer(prefix.length + 4 + contentSizeHint);
+  w.bytes(prefix).vector(writeContent);
+  return w.view();
+}
+
 export function signWithLabel(cs: CipherSuite, signaturePrivateKey: Uint8Array, label: string, content: Uint8Array): Uint8Array {
   return cs.sign(signaturePrivateKey, encodeSignContent(label, content));
 }

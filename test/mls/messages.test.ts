@@ -4,6 +4,8 @@
  * Then edge cases of the select-dependent fields that the vectors do not reach.
  */
 import { describe, expect, it } from "vitest";
+import { encodeSignContent, signContentWith } from "../../src/crypto/labeled.js";
+import { nativeProvider } from "../../src/crypto/native/index.js";
 import { CodecError, UsageError } from "../../src/errors.js";
 import { decodeCredential, encodeCredential } from "../../src/mls/core/credential.js";
 import { decodeExternalSenders, encodeExternalSenders } from "../../src/mls/core/external-senders.js";
@@ -14,6 +16,10 @@ import {
   encodeConfirmedTranscriptHashInput,
   encodeFramedContent,
   encodeFramedContentTbs,
+  confirmedTranscriptHashInput,
+  framedContentSizeHint,
+  framedContentTbsSizeHint,
+  writeFramedContentTbs,
   type FramedContent,
 } from "../../src/mls/framing/framed-content.js";
 import { decodeMlsMessage, encodeMlsMessage, type MlsMessage } from "../../src/mls/framing/mls-message.js";
@@ -28,7 +34,7 @@ import {
   encodePublicMessage,
   type PublicMessage,
 } from "../../src/mls/framing/public-message.js";
-import { decodeCommit, encodeCommit } from "../../src/mls/messages/commit.js";
+import { commitSizeHint, decodeCommit, encodeCommit } from "../../src/mls/messages/commit.js";
 import { encodeGroupInfo, encodeGroupInfoTbs } from "../../src/mls/messages/group-info.js";
 import { encodeKeyPackage, encodeKeyPackageTbs } from "../../src/mls/messages/key-package.js";
 import {
@@ -50,8 +56,10 @@ import {
   encodeUpdate,
 } from "../../src/mls/messages/proposal.js";
 import { decodeGroupSecrets, encodeGroupSecrets } from "../../src/mls/messages/welcome.js";
+import { confirmedTranscriptHash } from "../../src/mls/schedule/transcript-hash.js";
 import { encodeLeafNode, encodeLeafNodeTbs, type LeafNode } from "../../src/mls/tree/leaf-node.js";
 import { decodeRatchetTree, encodeRatchetTree } from "../../src/mls/tree/ratchet-tree.js";
+import { encodeUpdatePath, updatePathSizeHint } from "../../src/mls/tree/update-path.js";
 import { concat, toHex } from "../../src/util/bytes.js";
 import { describeVectors, h } from "../helpers/vectors.js";
 
@@ -304,5 +312,51 @@ describe("select edge cases", () => {
     const back = decodeRatchetTree(bytes);
     expect(back.length).toBe(tree.length);
     expect(toHex(encodeRatchetTree(back))).toBe(toHex(bytes));
+  });
+});
+
+describe("large structures are written into writers sized from their content", () => {
+  // A Commit like a 10,000-member group's, scaled down: many path nodes, ciphertexts of varied sizes.
+  const rnd = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
+  const path = {
+    leafNode: leaf,
+    nodes: Array.from({ length: 40 }, (_, k) => ({
+      encryptionKey: rnd(32, k),
+      encryptedPathSecret: Array.from({ length: 1 + (k % 7) * 30 }, (_, j) => ({ kemOutput: rnd(32, j), ciphertext: rnd(40 + ((j * 13) % 170), k + j) })),
+    })),
+  };
+  const big: FramedContent = {
+    groupId: rnd(40, 1),
+    epoch: 7n,
+    sender: { senderType: senderTypes.member, leafIndex: 3 },
+    authenticatedData: rnd(10, 2),
+    contentType: contentTypes.commit,
+    commit: { proposals: [{ type: 2, reference: rnd(32, 3) }], path },
+  };
+  const gc = rnd(90, 4);
+
+  it("size hints are never below the encoded size, and not far above it", () => {
+    const items = path.nodes.reduce((n, x) => n + 1 + x.encryptedPathSecret.length, 0);
+    const exact = encodeUpdatePath(path).length;
+    expect(updatePathSizeHint(path)).toBeGreaterThanOrEqual(exact);
+    expect(updatePathSizeHint(path)).toBeLessThanOrEqual(exact + 1024 + 8 * items);
+    expect(exact).toBeGreaterThan(50_000);
+    expect(commitSizeHint(big.commit)).toBeGreaterThanOrEqual(encodeCommit(big.commit).length);
+    expect(framedContentSizeHint(big)).toBeGreaterThanOrEqual(encodeFramedContent(big).length);
+    const tbs = { wireFormat: wireFormats.mls_private_message, content: big, groupContext: gc };
+    expect(framedContentTbsSizeHint(tbs)).toBeGreaterThanOrEqual(encodeFramedContentTbs(tbs).length);
+  });
+
+  it("SignContent and the transcript hash input written in place equal the composed encodings (RFC 9420 §5.1.2, §8.2)", () => {
+    const tbs = { wireFormat: wireFormats.mls_private_message, content: big, groupContext: gc };
+    const composed = toHex(encodeSignContent("FramedContentTBS", encodeFramedContentTbs(tbs)));
+    expect(toHex(signContentWith("FramedContentTBS", framedContentTbsSizeHint(tbs), (w) => writeFramedContentTbs(w, tbs)))).toBe(composed);
+    // A hint far too small only costs growing the writer.
+    expect(toHex(signContentWith("FramedContentTBS", 1, (w) => writeFramedContentTbs(w, tbs)))).toBe(composed);
+    const cs = nativeProvider.suite(1);
+    const ac = { wireFormat: wireFormats.mls_private_message, content: big, auth: { signature: rnd(64, 5), confirmationTag: rnd(32, 6) } };
+    const interim = rnd(32, 7);
+    expect(toHex(confirmedTranscriptHash(cs, interim, confirmedTranscriptHashInput(ac)))).toBe(toHex(cs.hash(concat(interim, encodeConfirmedTranscriptHashInput(ac)))));
+    expect(toHex(confirmedTranscriptHash(cs, interim, encodeConfirmedTranscriptHashInput(ac)))).toBe(toHex(cs.hash(concat(interim, encodeConfirmedTranscriptHashInput(ac)))));
   });
 });

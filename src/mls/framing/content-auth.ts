@@ -9,12 +9,17 @@
  * @module
  */
 import type { CipherSuite } from "../../crypto/cipher-suite.js";
-import { encodeSignContent, signWithLabel, verifyWithLabel } from "../../crypto/labeled.js";
+import { signContentWith } from "../../crypto/labeled.js";
 import { CryptoError, UsageError } from "../../errors.js";
 import { contentTypes, type WireFormat } from "../core/protocol.js";
-import { encodeFramedContentTbs, type AuthenticatedContent, type FramedContent } from "./framed-content.js";
+import { framedContentTbsSizeHint, writeFramedContentTbs, type AuthenticatedContent, type FramedContent, type FramedContentTbsInput } from "./framed-content.js";
 
 const LABEL = "FramedContentTBS";
+
+/** RFC 9420 §6.1, §5.1.2: SignContent{"FramedContentTBS", FramedContentTBS}, written in one buffer. */
+function framedContentSignContent(input: FramedContentTbsInput): Uint8Array {
+  return signContentWith(LABEL, framedContentTbsSizeHint(input), (w) => writeFramedContentTbs(w, input));
+}
 
 export interface SignFramedContentParams {
   readonly cs: CipherSuite;
@@ -40,8 +45,8 @@ export function signFramedContent(p: SignFramedContentParams): AuthenticatedCont
   if (isCommit !== (p.confirmationTag !== undefined)) {
     throw new UsageError("confirmation_tag_mismatch", isCommit ? "a commit needs a confirmation tag" : "only commits carry a confirmation tag");
   }
-  const tbs = encodeFramedContentTbs({ wireFormat: p.wireFormat, content: p.content, groupContext: p.groupContext });
-  const signature = signWithLabel(p.cs, p.signaturePrivateKey, LABEL, tbs);
+  // RFC 9420 §6.1: signature = SignWithLabel(., "FramedContentTBS", FramedContentTBS)
+  const signature = p.cs.sign(p.signaturePrivateKey, framedContentSignContent({ wireFormat: p.wireFormat, content: p.content, groupContext: p.groupContext }));
   const auth = p.confirmationTag ? { signature, confirmationTag: p.confirmationTag(signature) } : { signature };
   return { wireFormat: p.wireFormat, content: p.content, auth };
 }
@@ -57,8 +62,8 @@ export function verifyFramedContentSignature(
   ac: AuthenticatedContent,
   groupContext?: Uint8Array,
 ): void {
-  const tbs = encodeFramedContentTbs({ wireFormat: ac.wireFormat, content: ac.content, groupContext });
-  if (!verifyWithLabel(cs, signaturePublicKey, LABEL, tbs, ac.auth.signature)) {
+  // RFC 9420 §5.1.2 VerifyWithLabel(., "FramedContentTBS", FramedContentTBS, signature)
+  if (!cs.verify(signaturePublicKey, framedContentSignContent({ wireFormat: ac.wireFormat, content: ac.content, groupContext }), ac.auth.signature)) {
     throw new CryptoError("bad_signature", "the FramedContent signature does not verify");
   }
 }
@@ -72,6 +77,5 @@ export function framedContentSignatureCheck(
   ac: AuthenticatedContent,
   groupContext?: Uint8Array,
 ): { readonly publicKey: Uint8Array; readonly message: Uint8Array; readonly signature: Uint8Array } {
-  const tbs = encodeFramedContentTbs({ wireFormat: ac.wireFormat, content: ac.content, groupContext });
-  return { publicKey: signaturePublicKey, message: encodeSignContent(LABEL, tbs), signature: ac.auth.signature };
+  return { publicKey: signaturePublicKey, message: framedContentSignContent({ wireFormat: ac.wireFormat, content: ac.content, groupContext }), signature: ac.auth.signature };
 }

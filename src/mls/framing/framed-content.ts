@@ -17,8 +17,9 @@ import { decode, type Reader } from "../../codec/reader.js";
 import { encode, Writer } from "../../codec/writer.js";
 import { UsageError } from "../../errors.js";
 import { contentTypes, protocolVersions, senderTypes } from "../core/protocol.js";
-import { readCommit, writeCommit, type Commit } from "../messages/commit.js";
+import { commitSizeHint, readCommit, writeCommit, type Commit } from "../messages/commit.js";
 import { readProposal, writeProposal, type Proposal } from "../messages/proposal.js";
+import type { TranscriptInput } from "../schedule/transcript-hash.js";
 import { readSender, writeSender, type Sender } from "./sender.js";
 
 /** `case application: opaque application_data<V>;` */
@@ -97,6 +98,27 @@ export function writeContentBody(w: Writer, v: ContentBody): void {
   }
 }
 
+/** About the encoded size of a content body, to size a writer once (proposals are guessed at 1 KiB). */
+export function contentBodySizeHint(v: ContentBody): number {
+  switch (v.contentType) {
+    case contentTypes.application:
+      return 4 + v.applicationData.length;
+    case contentTypes.proposal:
+      return 1024;
+    case contentTypes.commit:
+      return commitSizeHint(v.commit);
+  }
+}
+
+/**
+ * About the encoded size of a FramedContent: writers of the structures that embed it (TBS,
+ * transcript input, messages) are sized once instead of doubling up to ~1 MB for the Commit of a
+ * 10,000-member group, leaving a trail of garbage buffers.
+ */
+export function framedContentSizeHint(v: FramedContent): number {
+  return 32 + v.groupId.length + v.authenticatedData.length + contentBodySizeHint(v);
+}
+
 export function readFramedContent(r: Reader): FramedContent {
   const groupId = r.field("group_id", () => r.opaque());
   const epoch = r.field("epoch", () => r.u64());
@@ -115,7 +137,7 @@ export function writeFramedContent(w: Writer, v: FramedContent): void {
 }
 
 export function encodeFramedContent(v: FramedContent): Uint8Array {
-  return encode(v, writeFramedContent, 512);
+  return encode(v, writeFramedContent, framedContentSizeHint(v));
 }
 
 export function decodeFramedContent(bytes: Uint8Array): FramedContent {
@@ -207,9 +229,14 @@ export function writeFramedContentTbs(w: Writer, v: FramedContentTbsInput): void
   if (v.groupContext !== undefined) w.bytes(v.groupContext);
 }
 
+/** About the encoded size of a FramedContentTBS. */
+export function framedContentTbsSizeHint(v: FramedContentTbsInput): number {
+  return 4 + framedContentSizeHint(v.content) + (v.groupContext?.length ?? 0);
+}
+
 /** The bytes signed with label "FramedContentTBS". */
 export function encodeFramedContentTbs(v: FramedContentTbsInput): Uint8Array {
-  const w = new Writer(512);
+  const w = new Writer(framedContentTbsSizeHint(v));
   writeFramedContentTbs(w, v);
   return w.finish();
 }
@@ -245,7 +272,7 @@ export function writeAuthenticatedContent(w: Writer, v: AuthenticatedContent): v
 
 /** The AuthenticatedContent bytes (the input of MakeProposalRef, RFC 9420 §5.2). */
 export function encodeAuthenticatedContent(v: AuthenticatedContent): Uint8Array {
-  return encode(v, writeAuthenticatedContent, 512);
+  return encode(v, writeAuthenticatedContent, framedContentSizeHint(v.content) + 256);
 }
 
 export function decodeAuthenticatedContent(bytes: Uint8Array): AuthenticatedContent {
@@ -261,12 +288,23 @@ export function decodeAuthenticatedContent(bytes: Uint8Array): AuthenticatedCont
  *   } ConfirmedTranscriptHashInput;
  */
 export function encodeConfirmedTranscriptHashInput(ac: AuthenticatedContent): Uint8Array {
+  const input = confirmedTranscriptHashInput(ac);
+  const w = new Writer(input.sizeHint);
+  input.write(w);
+  return w.finish();
+}
+
+/** ConfirmedTranscriptHashInput to be written in place (RFC 9420 §8.2), e.g. after the interim transcript hash. */
+export function confirmedTranscriptHashInput(ac: AuthenticatedContent): TranscriptInput {
   if (ac.content.contentType !== contentTypes.commit) {
     throw new UsageError("not_a_commit", "ConfirmedTranscriptHashInput is defined for commits only");
   }
-  const w = new Writer(512);
-  w.u16(ac.wireFormat);
-  writeFramedContent(w, ac.content);
-  w.opaque(ac.auth.signature);
-  return w.finish();
+  return {
+    sizeHint: 8 + framedContentSizeHint(ac.content) + ac.auth.signature.length,
+    write(w: Writer): void {
+      w.u16(ac.wireFormat);
+      writeFramedContent(w, ac.content);
+      w.opaque(ac.auth.signature);
+    },
+  };
 }

@@ -9,8 +9,8 @@ import { protocolVersions, wireFormats } from "../core/protocol.js";
 import { readGroupInfo, writeGroupInfo, type GroupInfo } from "../messages/group-info.js";
 import { readKeyPackage, writeKeyPackage, type KeyPackage } from "../messages/key-package.js";
 import { readWelcome, writeWelcome, type Welcome } from "../messages/welcome.js";
-import { readPrivateMessage, writePrivateMessage, type PrivateMessage } from "./private-message.js";
-import { readPublicMessage, writePublicMessage, type PublicMessage } from "./public-message.js";
+import { privateMessageSizeHint, readPrivateMessage, writePrivateMessage, type PrivateMessage } from "./private-message.js";
+import { publicMessageSizeHint, readPublicMessage, writePublicMessage, type PublicMessage } from "./public-message.js";
 
 type Mls10 = typeof protocolVersions.mls10;
 
@@ -80,8 +80,30 @@ export function writeMlsMessage(w: Writer, v: MlsMessage): void {
   }
 }
 
+/** About the encoded size of an MLSMessage, so that a ~1 MB Commit or a ~3 MB GroupInfo is written into one buffer. */
+function mlsMessageSizeHint(v: MlsMessage): number {
+  switch (v.wireFormat) {
+    case wireFormats.mls_public_message:
+      return 4 + publicMessageSizeHint(v.publicMessage);
+    case wireFormats.mls_private_message:
+      return 4 + privateMessageSizeHint(v.privateMessage);
+    case wireFormats.mls_welcome: {
+      let n = 16 + v.welcome.encryptedGroupInfo.length;
+      for (const s of v.welcome.secrets) n += 12 + s.newMember.length + s.encryptedGroupSecrets.kemOutput.length + s.encryptedGroupSecrets.ciphertext.length;
+      return n;
+    }
+    case wireFormats.mls_group_info: {
+      let n = 512;
+      for (const e of [...v.groupInfo.groupContext.extensions, ...v.groupInfo.extensions]) n += 8 + e.extensionData.length;
+      return n;
+    }
+    case wireFormats.mls_key_package:
+      return 1024;
+  }
+}
+
 export function encodeMlsMessage(v: MlsMessage): Uint8Array {
-  return encode(v, writeMlsMessage, 1024);
+  return encode(v, writeMlsMessage, mlsMessageSizeHint(v));
 }
 
 /** Welcomes at least this large are decoded from one private copy with views (see below). */

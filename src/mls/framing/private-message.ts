@@ -12,6 +12,7 @@ import { encode, Writer } from "../../codec/writer.js";
 import { UsageError } from "../../errors.js";
 import { contentTypes, type ContentType } from "../core/protocol.js";
 import {
+  contentBodySizeHint,
   readContentBody,
   readFramedContentAuthData,
   writeContentBody,
@@ -66,8 +67,13 @@ export function writePrivateMessage(w: Writer, v: PrivateMessage): void {
   w.opaque(v.encryptedSenderData).opaque(v.ciphertext);
 }
 
+/** About the encoded size of a PrivateMessage (a little more). */
+export function privateMessageSizeHint(v: PrivateMessage): number {
+  return 32 + v.groupId.length + v.authenticatedData.length + v.encryptedSenderData.length + v.ciphertext.length;
+}
+
 export function encodePrivateMessage(v: PrivateMessage): Uint8Array {
-  return encode(v, writePrivateMessage, 512);
+  return encode(v, writePrivateMessage, privateMessageSizeHint(v));
 }
 
 export function decodePrivateMessage(bytes: Uint8Array): PrivateMessage {
@@ -210,7 +216,7 @@ export function encodePrivateMessageContent(v: PrivateMessageContent): Uint8Arra
   if (!Number.isInteger(v.paddingLength) || v.paddingLength < 0) {
     throw new UsageError("bad_padding", `"paddingLength" expected a non-negative integer, got ${v.paddingLength}`);
   }
-  const w = new Writer(256 + v.paddingLength);
+  const w = new Writer(contentBodySizeHint(v) + 8 + v.auth.signature.length + (v.auth.confirmationTag?.length ?? 0) + v.paddingLength);
   writeContentBody(w, v);
   writeFramedContentAuthData(w, v.auth, v.contentType);
   w.bytes(new Uint8Array(v.paddingLength));

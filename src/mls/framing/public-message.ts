@@ -9,6 +9,8 @@ import { encode, Writer } from "../../codec/writer.js";
 import { UsageError } from "../../errors.js";
 import { senderTypes, wireFormats } from "../core/protocol.js";
 import {
+  framedContentSizeHint,
+  framedContentTbsSizeHint,
   readFramedContent,
   readFramedContentAuthData,
   writeFramedContent,
@@ -63,8 +65,13 @@ export function writePublicMessage(w: Writer, v: PublicMessage): void {
   if (v.membershipTag !== undefined) w.opaque(v.membershipTag);
 }
 
+/** About the encoded size of a PublicMessage. */
+export function publicMessageSizeHint(v: PublicMessage): number {
+  return framedContentSizeHint(v.content) + 16 + v.auth.signature.length + (v.auth.confirmationTag?.length ?? 0) + (v.membershipTag?.length ?? 0);
+}
+
 export function encodePublicMessage(v: PublicMessage): Uint8Array {
-  return encode(v, writePublicMessage, 512);
+  return encode(v, writePublicMessage, publicMessageSizeHint(v));
 }
 
 export function decodePublicMessage(bytes: Uint8Array): PublicMessage {
@@ -82,8 +89,9 @@ export function decodePublicMessage(bytes: Uint8Array): PublicMessage {
  * tag, so `groupContext` (the serialized GroupContext of the epoch) is always required.
  */
 export function encodeAuthenticatedContentTbm(v: Pick<PublicMessage, "content" | "auth">, groupContext: Uint8Array): Uint8Array {
-  const w = new Writer(512);
-  writeFramedContentTbs(w, { wireFormat: wireFormats.mls_public_message, content: v.content, groupContext });
+  const tbs = { wireFormat: wireFormats.mls_public_message, content: v.content, groupContext };
+  const w = new Writer(framedContentTbsSizeHint(tbs) + 8 + v.auth.signature.length + (v.auth.confirmationTag?.length ?? 0));
+  writeFramedContentTbs(w, tbs);
   writeFramedContentAuthData(w, v.auth, v.content.contentType);
   return w.finish();
 }

@@ -14,7 +14,7 @@
 import type { CipherSuite } from "../../crypto/cipher-suite.js";
 import { wipe } from "../../util/bytes.js";
 import type { Extension } from "../core/extension.js";
-import { encodeConfirmedTranscriptHashInput, type FramedContent } from "../framing/framed-content.js";
+import { confirmedTranscriptHashInput, type FramedContent } from "../framing/framed-content.js";
 import { encodeGroupContext, type GroupContext } from "../schedule/group-context.js";
 import { runKeySchedule, type KeyScheduleOutput } from "../schedule/key-schedule.js";
 import { confirmationTag as computeConfirmationTag, confirmedTranscriptHash, interimTranscriptHash } from "../schedule/transcript-hash.js";
@@ -62,7 +62,7 @@ export interface NextEpoch {
 /** RFC 9420 §8, §8.2, §6.1: everything the Commit determines about the new epoch. */
 export function deriveNextEpoch(p: NextEpochInput): NextEpoch {
   const { cs } = p;
-  const input = encodeConfirmedTranscriptHashInput({ wireFormat: p.commit.wireFormat, content: p.commit.content, auth: { signature: p.commit.signature, confirmationTag: new Uint8Array(0) } });
+  const input = confirmedTranscriptHashInput({ wireFormat: p.commit.wireFormat, content: p.commit.content, auth: { signature: p.commit.signature, confirmationTag: new Uint8Array(0) } });
   // RFC 9420 §8.2: confirmed_transcript_hash_[epoch] = Hash(interim_transcript_hash_[epoch - 1] || ConfirmedTranscriptHashInput_[epoch])
   const confirmed = confirmedTranscriptHash(cs, p.interimTranscriptHash, input);
   const groupContext: GroupContext = { ...p.provisional, confirmedTranscriptHash: confirmed };

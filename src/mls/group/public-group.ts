@@ -33,7 +33,7 @@ import { decodeExternalSenders, type ExternalSender } from "../core/external-sen
 import type { PreSharedKeyId } from "../core/pre-shared-key-id.js";
 import { contentTypes, leafNodeSources, proposalOrRefTypes, proposalTypes, senderTypes, wireFormats } from "../core/protocol.js";
 import { verifyFramedContentSignature } from "../framing/content-auth.js";
-import { encodeAuthenticatedContent, encodeConfirmedTranscriptHashInput, senderSignsGroupContext, type AuthenticatedContent } from "../framing/framed-content.js";
+import { confirmedTranscriptHashInput, encodeAuthenticatedContent, senderSignsGroupContext, type AuthenticatedContent } from "../framing/framed-content.js";
 import { decodeMlsMessage, type MlsMessage } from "../framing/mls-message.js";
 import type { PublicMessage } from "../framing/public-message.js";
 import type { Sender } from "../framing/sender.js";
@@ -379,7 +379,7 @@ export class PublicGroup {
 
     // RFC 9420 §8.2: the new GroupContext and transcript hashes (the confirmation tag as sent).
     const provisional = provisionalGroupContext(cs, f.groupContext, tree, applied.extensions);
-    const confirmed = confirmedTranscriptHash(cs, f.interimTranscriptHash, encodeConfirmedTranscriptHashInput(ac));
+    const confirmed = confirmedTranscriptHash(cs, f.interimTranscriptHash, confirmedTranscriptHashInput(ac));
     const groupContext: GroupContext = { ...provisional, confirmedTranscriptHash: confirmed };
     const interim = interimTranscriptHash(cs, confirmed, ac.auth.confirmationTag);
 

@@ -5,7 +5,7 @@
  */
 import { decode, type Reader } from "../../codec/reader.js";
 import { encode, type Writer } from "../../codec/writer.js";
-import { readUpdatePath, writeUpdatePath, type UpdatePath } from "../tree/update-path.js";
+import { readUpdatePath, updatePathSizeHint, writeUpdatePath, type UpdatePath } from "../tree/update-path.js";
 import { readProposalOrRef, writeProposalOrRef, type ProposalOrRef } from "./proposal.js";
 
 /**
@@ -31,8 +31,13 @@ export function writeCommit(w: Writer, v: Commit): void {
   w.optional(v.path, writeUpdatePath);
 }
 
+/** About the encoded size of `v`, to size a writer once (proposals by value are guessed at 1 KiB each). */
+export function commitSizeHint(v: Commit): number {
+  return 16 + 1024 * v.proposals.length + (v.path === null ? 0 : updatePathSizeHint(v.path));
+}
+
 export function encodeCommit(v: Commit): Uint8Array {
-  return encode(v, writeCommit, 1024);
+  return encode(v, writeCommit, commitSizeHint(v));
 }
 
 export function decodeCommit(bytes: Uint8Array): Commit {
