@@ -10,6 +10,8 @@ import type { CipherSuite, HpkeSealed } from "./cipher-suite.js";
 import { jsBytesEqual } from "./info-hash-cache.js";
 
 const MLS_PREFIX = "MLS 1.0 ";
+/** EncryptWithLabel seals with an empty aad (RFC 9420 §5.1.3); shared, never written. */
+const NO_AAD = new Uint8Array(0);
 
 /**
  * `opaque label<V>` with label = "MLS 1.0 " + Label, encoded once per Label (labels are a small
@@ -167,7 +169,7 @@ export function encryptContext(label: string, context: Uint8Array): Uint8Array {
 }
 
 export function encryptWithLabel(cs: CipherSuite, publicKey: Uint8Array, label: string, context: Uint8Array, plaintext: Uint8Array): Promise<HpkeSealed> {
-  return cs.hpkeSeal(publicKey, encryptContext(label, context), new Uint8Array(0), plaintext);
+  return cs.hpkeSeal(publicKey, encryptContext(label, context), NO_AAD, plaintext);
 }
 
 export function decryptWithLabel(

@@ -66,7 +66,9 @@ export function withWorkerPool(cs: CipherSuite, pool: WorkerPool = WorkerPool.sh
       for (let k = 0; k < r.failed.length; k++) {
         const q = items[j * chunkSize + k]!;
         if (r.failed[k] === 1) sealHere(q);
-        else q.resolve({ kemOutput: part(r.out, 2 * k).slice(), ciphertext: part(r.out, 2 * k + 1).slice() });
+        // Views of the job's result buffer (one per chunk of seals), not 2 small copies per seal:
+        // the ~10,000 ciphertexts of a large UpdatePath all stay alive until it is encoded.
+        else q.resolve({ kemOutput: part(r.out, 2 * k), ciphertext: part(r.out, 2 * k + 1) });
       }
     });
   };
