@@ -136,6 +136,15 @@ export class Writer {
     return this;
   }
 
+  /** `n` zero bytes (padding), without allocating them first. */
+  zeros(n: number): this {
+    if (!Number.isInteger(n) || n < 0) throw new UsageError("codec_range", `zero padding length must be a non-negative integer, got ${n}`);
+    this.ensure(n);
+    this.buf.fill(0, this.pos, this.pos + n);
+    this.pos += n;
+    return this;
+  }
+
   /**
    * The written bytes, sized exactly: the writer's own buffer when it is exactly full (the
    * writer then lets go of it), else a copy.

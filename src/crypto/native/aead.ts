@@ -13,6 +13,8 @@ import type { AeadName } from "../cipher-suite.js";
 import { u8 } from "./keys.js";
 
 const TAG_LENGTH = 16;
+/** Plaintext bytes per `update()` when sealing (see aeadSeal). */
+const SEAL_CHUNK = 64 * 1024;
 
 type NodeAead = CipherGCMTypes | CipherChaCha20Poly1305Types;
 
@@ -51,11 +53,17 @@ export function aeadOps(name: AeadName, Nk: number, Nn: number): AeadOps {
       const c = cipher(key, nonce);
       c.setAAD(aad, { plaintextLength: plaintext.length }); // the length matters to CCM only
       const out = new Uint8Array(plaintext.length + TAG_LENGTH);
-      const body = c.update(plaintext);
-      out.set(body, 0);
+      // Node returns a new Buffer from every update(): a large plaintext (the ~1 MB Commit of a
+      // 10,000-member group) goes through in chunks, so that this is not a second full copy.
+      let o = 0;
+      for (let i = 0; i < plaintext.length; i += SEAL_CHUNK) {
+        const body = c.update(plaintext.subarray(i, i + SEAL_CHUNK));
+        out.set(body, o);
+        o += body.length;
+      }
       const rest = c.final(); // empty for stream modes, kept for completeness
-      out.set(rest, body.length);
-      out.set(c.getAuthTag(), body.length + rest.length);
+      out.set(rest, o);
+      out.set(c.getAuthTag(), o + rest.length);
       return out;
     },
     aeadOpen(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Uint8Array {

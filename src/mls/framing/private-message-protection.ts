@@ -21,7 +21,7 @@ import {
   decodePrivateMessageContent,
   decodeSenderData,
   encodePrivateContentAad,
-  encodePrivateMessageContent,
+  paddedPrivateMessageContent,
   encodeSenderData,
   encodeSenderDataAad,
   type PrivateMessage,
@@ -100,14 +100,8 @@ export function protectPrivateMessage(p: ProtectPrivateParams): PrivateMessage {
     throw new UsageError("not_a_member_sender", "only members can send PrivateMessages");
   }
   const leaf = fc.sender.leafIndex as LeafIndex;
-  const unpadded = encodePrivateMessageContent({ ...fc, auth: ac.auth, paddingLength: 0 });
-  const paddingLength = (p.padding ?? DEFAULT_PADDING)(unpadded.length);
-  // RFC 9420 §6.3.1: `opaque padding[length_of_padding]`, all zero, ends the encoding: append it.
-  let plaintext = unpadded;
-  if (paddingLength > 0) {
-    plaintext = new Uint8Array(unpadded.length + paddingLength);
-    plaintext.set(unpadded);
-  }
+  // RFC 9420 §6.3.1: `opaque padding[length_of_padding]`, all zero, ends the encoding.
+  const plaintext = paddedPrivateMessageContent({ ...fc, auth: ac.auth }, p.padding ?? DEFAULT_PADDING);
   const reuseGuard = p.reuseGuard ?? cs.randomBytes(4);
   if (reuseGuard.length !== 4) throw new UsageError("bad_reuse_guard", `"reuseGuard" expected 4 bytes, got length=${reuseGuard.length}`);
 
@@ -118,7 +112,7 @@ export function protectPrivateMessage(p: ProtectPrivateParams): PrivateMessage {
     wipe(nonce);
     return { ciphertext: ct, generation: k.generation };
   });
-  wipe(plaintext, unpadded);
+  wipe(plaintext);
 
   const sdk = deriveSenderDataKey(cs, p.senderDataSecret, ciphertext);
   const encryptedSenderData = cs.aeadSeal(

@@ -216,11 +216,23 @@ export function encodePrivateMessageContent(v: PrivateMessageContent): Uint8Arra
   if (!Number.isInteger(v.paddingLength) || v.paddingLength < 0) {
     throw new UsageError("bad_padding", `"paddingLength" expected a non-negative integer, got ${v.paddingLength}`);
   }
-  const w = new Writer(contentBodySizeHint(v) + 8 + v.auth.signature.length + (v.auth.confirmationTag?.length ?? 0) + v.paddingLength);
+  return paddedPrivateMessageContent(v, () => v.paddingLength).slice();
+}
+
+/**
+ * The PrivateMessageContent plaintext with `paddingFor(unpadded length)` zero bytes of padding
+ * (RFC 9420 §6.3.1), written once: a view of a fresh buffer that belongs to the caller (who
+ * encrypts, then wipes it).
+ */
+export function paddedPrivateMessageContent(v: ContentBody & { readonly auth: FramedContentAuthData }, paddingFor: (unpaddedLength: number) => number): Uint8Array {
+  const w = new Writer(contentBodySizeHint(v) + 8 + v.auth.signature.length + (v.auth.confirmationTag?.length ?? 0) + 64);
   writeContentBody(w, v);
   writeFramedContentAuthData(w, v.auth, v.contentType);
-  w.bytes(new Uint8Array(v.paddingLength));
-  return w.finish();
+  const paddingLength = paddingFor(w.length);
+  if (!Number.isInteger(paddingLength) || paddingLength < 0) {
+    throw new UsageError("bad_padding", `"paddingLength" expected a non-negative integer, got ${paddingLength}`);
+  }
+  return w.zeros(paddingLength).view();
 }
 
 /** Read a PrivateMessageContent that fills the rest of the reader, given PrivateMessage.content_type. */
