@@ -280,6 +280,33 @@ export class Reader {
     return items;
   }
 
+  /** `opaque data<V>` checked and skipped, nothing allocated. */
+  skipOpaque(): void {
+    const len = this.vectorLength(); // (not `this.pos += ...`: that would read pos before the header)
+    this.pos += len;
+  }
+
+  /**
+   * `T items<V>` checked like {@link vector} (every item with `checkItem`, the declared length
+   * consumed exactly) without collecting the items; returns how many there are.
+   */
+  skipVector(checkItem: (r: Reader) => void): number {
+    const len = this.vectorLength();
+    const savedEnd = this.end;
+    const stop = this.pos + len;
+    this.end = stop;
+    let count = 0;
+    while (this.pos < stop) {
+      if (count >= this.maxVectorItems) this.fail("vector_too_many_items", `more than ${this.maxVectorItems} items`);
+      this.path.push(`[${count}]`);
+      checkItem(this);
+      this.path.pop();
+      count++;
+    }
+    this.end = savedEnd;
+    return count;
+  }
+
   /** Read exactly `len` bytes as a sub-structure with `fn`, which must consume them all. */
   sized<T>(len: number, fn: (r: Reader) => T): T {
     this.need(len);

@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { encodeSignContent, signContentWith } from "../../src/crypto/labeled.js";
 import { nativeProvider } from "../../src/crypto/native/index.js";
+import { Writer } from "../../src/codec/writer.js";
 import { CodecError, UsageError } from "../../src/errors.js";
 import { decodeCredential, encodeCredential } from "../../src/mls/core/credential.js";
 import { decodeExternalSenders, encodeExternalSenders } from "../../src/mls/core/external-senders.js";
@@ -55,7 +56,7 @@ import {
   encodeRemove,
   encodeUpdate,
 } from "../../src/mls/messages/proposal.js";
-import { decodeGroupSecrets, encodeGroupSecrets } from "../../src/mls/messages/welcome.js";
+import { decodeGroupSecrets, decodeWelcome, encodeGroupSecrets, encodeWelcome, findEncryptedGroupSecrets, type Welcome } from "../../src/mls/messages/welcome.js";
 import { confirmedTranscriptHash } from "../../src/mls/schedule/transcript-hash.js";
 import { encodeLeafNode, encodeLeafNodeTbs, type LeafNode } from "../../src/mls/tree/leaf-node.js";
 import { decodeRatchetTree, encodeRatchetTree } from "../../src/mls/tree/ratchet-tree.js";
@@ -358,5 +359,65 @@ describe("large structures are written into writers sized from their content", (
     const interim = rnd(32, 7);
     expect(toHex(confirmedTranscriptHash(cs, interim, confirmedTranscriptHashInput(ac)))).toBe(toHex(cs.hash(concat(interim, encodeConfirmedTranscriptHashInput(ac)))));
     expect(toHex(confirmedTranscriptHash(cs, interim, encodeConfirmedTranscriptHashInput(ac)))).toBe(toHex(cs.hash(concat(interim, encodeConfirmedTranscriptHashInput(ac)))));
+  });
+});
+
+describe("Welcome secrets of a large Commit (checked at decode, each entry decoded on demand)", () => {
+  const rnd = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed * 13) & 0xff);
+  const welcome: Welcome = {
+    cipherSuite: 1,
+    secrets: Array.from({ length: 40 }, (_, i) => ({ newMember: rnd(32, i), encryptedGroupSecrets: { kemOutput: rnd(32, 100 + i), ciphertext: rnd(60 + i, 200 + i) } })),
+    encryptedGroupInfo: rnd(100, 5),
+  };
+  const bytes = encodeWelcome(welcome);
+
+  it("reads like a plain Welcome: equal, re-encodes identically, spreads; one entry found without the others", () => {
+    const decoded = decodeWelcome(bytes);
+    expect(decoded).toEqual(welcome);
+    expect({ ...decoded }).toEqual(welcome);
+    expect(toHex(encodeWelcome(decoded))).toBe(toHex(bytes));
+    const fresh = decodeWelcome(bytes);
+    expect(findEncryptedGroupSecrets(fresh, rnd(32, 37))).toEqual(welcome.secrets[37]);
+    expect(findEncryptedGroupSecrets(fresh, rnd(32, 999))).toBeNull();
+    expect(findEncryptedGroupSecrets(welcome, rnd(32, 3))).toEqual(welcome.secrets[3]);
+    expect(findEncryptedGroupSecrets(welcome, rnd(31, 3))).toBeNull();
+    // The caller's buffer is not shared: changing it changes nothing decoded.
+    const copy = bytes.slice();
+    const again = decodeWelcome(copy);
+    copy.fill(0);
+    expect(findEncryptedGroupSecrets(again, rnd(32, 20))).toEqual(welcome.secrets[20]);
+    expect(again.secrets).toEqual(welcome.secrets);
+  });
+
+  it("a malformed entry far into the vector fails the decode itself, naming the entry", () => {
+    // The Welcome written by hand, entry `bad` spoilt by `spoil`.
+    const craft = (bad: number, spoil: (w: Writer) => void): Uint8Array => {
+      const w = new Writer();
+      w.u16(1).vector((w) => {
+        welcome.secrets.forEach((e, i) => {
+          if (i === bad) return spoil(w);
+          w.opaque(e.newMember).opaque(e.encryptedGroupSecrets.kemOutput).opaque(e.encryptedGroupSecrets.ciphertext);
+        });
+      });
+      w.opaque(welcome.encryptedGroupInfo);
+      return w.finish();
+    };
+    const failure = (b: Uint8Array): CodecError => {
+      try {
+        decodeWelcome(b);
+      } catch (e) {
+        if (e instanceof CodecError) return e;
+        throw e;
+      }
+      throw new Error("decoded");
+    };
+    // RFC 9420 §2.1.2: a length in more bytes than needed is malformed.
+    const nonMinimal = failure(craft(35, (w) => w.bytes(new Uint8Array([0x40, 32])).bytes(rnd(32, 35)).opaque(rnd(32, 1)).opaque(rnd(9, 2))));
+    expect(nonMinimal.code).toBe("codec.non_minimal_varint");
+    expect(nonMinimal.message).toContain("secrets[35].new_member");
+    // A ciphertext longer than what is left.
+    const long = failure(craft(39, (w) => w.opaque(rnd(32, 39)).opaque(rnd(32, 1)).bytes(new Uint8Array([0x53, 0x88])).bytes(rnd(10, 3))));
+    expect(long.message).toContain("secrets[39].encrypted_group_secrets.ciphertext");
+    expect(craft(39, (w) => w.opaque(welcome.secrets[39]!.newMember).opaque(welcome.secrets[39]!.encryptedGroupSecrets.kemOutput).opaque(welcome.secrets[39]!.encryptedGroupSecrets.ciphertext))).toEqual(bytes);
   });
 });

@@ -25,7 +25,7 @@ import type { MlsMessage } from "../framing/mls-message.js";
 import { decodeGroupInfo, encodeGroupInfo, type GroupInfo } from "../messages/group-info.js";
 import { checkKeyPackagePrivateKeys, keyPackageRef, type KeyPackagePrivateKeys } from "../messages/key-package-ops.js";
 import type { KeyPackage } from "../messages/key-package.js";
-import { decodeGroupSecrets, encodeGroupSecrets, type GroupSecrets, type Welcome } from "../messages/welcome.js";
+import { decodeGroupSecrets, encodeGroupSecrets, findEncryptedGroupSecrets, type GroupSecrets, type Welcome } from "../messages/welcome.js";
 import { encodeGroupContext, type GroupContext } from "../schedule/group-context.js";
 import { deriveWelcomeKey, deriveWelcomeSecret, keyScheduleFromJoiner, type WelcomeSecret } from "../schedule/key-schedule.js";
 import { confirmationTag as computeConfirmationTag, interimTranscriptHash } from "../schedule/transcript-hash.js";
@@ -164,8 +164,8 @@ export async function openWelcome(p: OpenWelcomeParams): Promise<OpenedWelcome> 
   }
   const ref = keyPackageRef(cs, kp);
   // "Identify an entry in the secrets array where the new_member value corresponds to one of this client's KeyPackages"
-  const entry = welcome.secrets.find((s) => bytesEqual(s.newMember, ref));
-  if (entry === undefined) throw new ValidationError("welcome_not_for_us", "the Welcome has no secrets for our KeyPackage", JOIN);
+  const entry = findEncryptedGroupSecrets(welcome, ref);
+  if (entry === null) throw new ValidationError("welcome_not_for_us", "the Welcome has no secrets for our KeyPackage", JOIN);
   const gsBytes = await decryptWithLabel(cs, p.initPrivateKey, LABEL, welcome.encryptedGroupInfo, entry.encryptedGroupSecrets.kemOutput, entry.encryptedGroupSecrets.ciphertext);
   const groupSecrets = decodeGroupSecrets(gsBytes);
   wipe(gsBytes);
@@ -295,8 +295,11 @@ export async function validateJoinTree(p: JoinTreeValidationParams): Promise<voi
   // leaf, as validateLeafNodeSync would check it). A verifier other than the same-thread default
   // starts now, so that worker threads verify while this thread checks the rest of the tree;
   // validateLeafNodeSync gets a view of the suite whose `verify` leaves signatures to that batch.
-  const signatures = leafSignatureChecks(tree, groupId);
-  const early = config.verifySignatures === verifySignaturesSequentially ? null : config.verifySignatures(cs, signatures);
+  // The checks (10,000 objects for a 10,000-member tree) live only as long as needed: a verifier
+  // that starts now takes them at once (the parallel one copies them into shared memory), the
+  // same-thread default gets them built when it runs, at the end; failures are reported by leaf.
+  const leafIndices = tree.members().map((m) => m.leafIndex);
+  const early = config.verifySignatures === verifySignaturesSequentially ? null : config.verifySignatures(cs, leafSignatureChecks(tree, groupId));
   const deferred: CipherSuite = { ...cs, verify: () => true };
   await validateRatchetTree({
     cs,
@@ -313,10 +316,10 @@ export async function validateJoinTree(p: JoinTreeValidationParams): Promise<voi
         maxLifetimeSeconds: config.lifetime.maxLifetimeSeconds,
       }),
     verifySignatures: async () => {
-      const ok = await (early ?? config.verifySignatures(cs, signatures));
-      const bad = signatures.findIndex((_, i) => ok[i] !== true);
+      const ok = await (early ?? config.verifySignatures(cs, leafSignatureChecks(tree, groupId)));
+      const bad = leafIndices.findIndex((_, i) => ok[i] !== true);
       // RFC 9420 §7.3: "Verify that the signature on the LeafNode is valid using signature_key."
-      if (bad >= 0) throw new ValidationError("valid.bad_leaf_node_signature", `the LeafNode signature of leaf ${signatures[bad]!.leafIndex} does not verify`, "RFC 9420 §7.3");
+      if (bad >= 0) throw new ValidationError("valid.bad_leaf_node_signature", `the LeafNode signature of leaf ${leafIndices[bad]!} does not verify`, "RFC 9420 §7.3");
     },
   });
   const as = config.authenticationService;

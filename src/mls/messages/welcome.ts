@@ -4,7 +4,8 @@
  * plaintext inside each EncryptedGroupSecrets.
  * @module
  */
-import { decode, type Reader } from "../../codec/reader.js";
+import { decode, Reader } from "../../codec/reader.js";
+import { bytesEqual } from "../../util/bytes.js";
 import { encode, type Writer } from "../../codec/writer.js";
 import { readHpkeCiphertext, writeHpkeCiphertext, type HpkeCiphertext } from "../core/hpke-ciphertext.js";
 import { readPreSharedKeyId, writePreSharedKeyId, type PreSharedKeyId } from "../core/pre-shared-key-id.js";
@@ -90,11 +91,69 @@ export interface Welcome {
   readonly encryptedGroupInfo: Uint8Array;
 }
 
+/** Welcomes with at least this many entries decode `secrets` on first read (see {@link readWelcome}). */
+const LAZY_SECRETS_MIN = 32;
+
+/** The encoded `secrets` vector of Welcomes whose entries are decoded on demand. */
+const encodedSecrets = new WeakMap<Welcome, Uint8Array>();
+
+/** EncryptedGroupSecrets checked and skipped (the same rules as {@link readEncryptedGroupSecrets}). */
+function skipEncryptedGroupSecrets(r: Reader): void {
+  r.field("new_member", () => r.skipOpaque());
+  r.field("encrypted_group_secrets", () => {
+    r.field("kem_output", () => r.skipOpaque());
+    r.field("ciphertext", () => r.skipOpaque());
+  });
+}
+
+const readSecretsVector = (r: Reader): EncryptedGroupSecrets[] => r.vector(readEncryptedGroupSecrets);
+
+/**
+ * The `secrets` vector is checked in full here (every entry well-formed, its length exact), but a
+ * Welcome with many entries (a Commit adding 10,000 members) decodes them only when `secrets` is
+ * first read: each joiner needs one entry, which {@link findEncryptedGroupSecrets} finds in the
+ * bytes. `secrets` is an ordinary enumerable property to callers (spread and deep equality see it).
+ */
 export function readWelcome(r: Reader): Welcome {
   const cipherSuite = r.field("cipher_suite", () => r.u16());
-  const secrets = r.field("secrets", () => r.vector(readEncryptedGroupSecrets));
+  const start = r.offset;
+  const count = r.field("secrets", () => r.skipVector(skipEncryptedGroupSecrets));
+  const vector = r.readSince(start);
   const encryptedGroupInfo = r.field("encrypted_group_info", () => r.opaque());
-  return { cipherSuite, secrets, encryptedGroupInfo };
+  // Checked above: decoding the same bytes again cannot fail. Views of `vector`, which is this
+  // reader's private copy or shared input the caller does not modify.
+  const decodeSecrets = (): EncryptedGroupSecrets[] => decode(vector, readSecretsVector, "secrets", { shareInput: true });
+  if (count < LAZY_SECRETS_MIN) return { cipherSuite, secrets: decodeSecrets(), encryptedGroupInfo };
+  let secrets: readonly EncryptedGroupSecrets[] | undefined;
+  const welcome: Welcome = {
+    cipherSuite,
+    get secrets(): readonly EncryptedGroupSecrets[] {
+      return (secrets ??= decodeSecrets());
+    },
+    encryptedGroupInfo,
+  };
+  encodedSecrets.set(welcome, vector);
+  return welcome;
+}
+
+/**
+ * RFC 9420 §12.4.3.1: "Identify an entry in the secrets array where the new_member value
+ * corresponds to one of this client's KeyPackages". Null when there is none. For a Welcome decoded
+ * with many entries, only the matching one is decoded.
+ */
+export function findEncryptedGroupSecrets(welcome: Welcome, keyPackageRef: Uint8Array): EncryptedGroupSecrets | null {
+  const vector = encodedSecrets.get(welcome);
+  if (vector === undefined) return welcome.secrets.find((s) => bytesEqual(s.newMember, keyPackageRef)) ?? null;
+  const r = new Reader(vector, { shareInput: true });
+  let found: EncryptedGroupSecrets | null = null;
+  r.skipVector((r) => {
+    const at = r.offset;
+    const ref = r.opaque(); // a view: nothing copied
+    r.skipOpaque();
+    r.skipOpaque();
+    if (found === null && bytesEqual(ref, keyPackageRef)) found = decode(r.readSince(at), readEncryptedGroupSecrets, "EncryptedGroupSecrets", { shareInput: true });
+  });
+  return found;
 }
 
 export function writeWelcome(w: Writer, v: Welcome): void {
