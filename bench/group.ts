@@ -12,7 +12,7 @@
  *   BENCH_N=10,100 npm run bench:group     # some sizes only
  *   BENCH_TS_MLS=0 / BENCH_FULL=0          # leave ts-mls / the full-tree variant out
  *   BENCH_PARALLEL=0                       # no worker threads
- *   BENCH_MEMBER_RUNS=3                    # member processes per group (medians; RSS varies ±15 MB run to run)
+ *   BENCH_MEMBER_RUNS=5                    # member processes per group (medians; peak RSS varies ±8 MB run to run)
  *   BENCH_MEMBER_NODE_FLAGS="--max-semi-space-size=2"   # node flags of the member processes only
  *
  * Times are medians over a few repetitions (fewer at large N); the first table row says how many.
@@ -44,7 +44,7 @@ interface Column {
   readonly error?: string;
 }
 
-const MEMBER_RUNS = Math.max(1, Number(process.env.BENCH_MEMBER_RUNS ?? 3));
+const MEMBER_RUNS = Math.max(1, Number(process.env.BENCH_MEMBER_RUNS ?? 5));
 const MEMBER_NODE_FLAGS = (process.env.BENCH_MEMBER_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "");
 
 /** Run one child; its last `RESULT {...}` line is the result. */

@@ -11,6 +11,7 @@ import { encodeExternalSenders, readExternalSender } from "../mls/core/external-
 import { credentialTypes, wireFormats } from "../mls/core/protocol.js";
 import { encodeRequiredCapabilities } from "../mls/core/required-capabilities.js";
 import { decodeMlsMessage, encodeMlsMessage } from "../mls/framing/mls-message.js";
+import { welcomeNewMembers } from "../mls/messages/welcome.js";
 import { createGroup } from "../mls/group/create.js";
 import type { GroupConfig } from "../mls/group/group-config.js";
 import { createGroupInfo, groupInfoMessage } from "../mls/group/group-info-ops.js";
@@ -121,7 +122,7 @@ export async function joinWelcome(
 ): Promise<{ record: RoomRecord; state: GroupState; used: OwnKeyPackage } | null> {
   const msg = decodeMlsMessage(w.welcome);
   if (msg.wireFormat !== wireFormats.mls_welcome) throw new MlsClientError("client.binding_mismatch", "the <welcome/> does not carry an MLS Welcome");
-  const own = await pool.find(msg.welcome.secrets.map((s) => s.newMember));
+  const own = await pool.find(welcomeNewMembers(msg.welcome));
   // "a joiner that is not among the Welcome's EncryptedGroupSecrets MUST ignore it".
   if (own === null) return null;
   const { state } = await joinFromWelcome({

@@ -154,7 +154,7 @@ export class Delivery {
   }
 }
 
-/** Lowercase hex of each EncryptedGroupSecrets.new_member. */
-export function newMemberRefs(secrets: readonly { readonly newMember: Uint8Array }[]): string[] {
-  return secrets.map((s) => toHex(s.newMember));
+/** Lowercase hex of each EncryptedGroupSecrets.new_member (see welcomeNewMembers). */
+export function newMemberRefs(refs: readonly Uint8Array[]): string[] {
+  return refs.map((r) => toHex(r));
 }

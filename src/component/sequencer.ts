@@ -15,6 +15,7 @@
 import { CodecError, InternalError, XmppMlsError } from "../errors.js";
 import { wireFormats } from "../mls/core/protocol.js";
 import { decodeMlsMessage } from "../mls/framing/mls-message.js";
+import { welcomeNewMembers } from "../mls/messages/welcome.js";
 import { bytesEqual, toHex } from "../util/bytes.js";
 import { XmppProtocolError } from "../xmpp/errors.js";
 import type { AddedDevice, CommitAcceptance, CommitValidator, HandshakeContext, Rejection } from "./commit-validator.js";
@@ -265,7 +266,7 @@ export class Sequencer {
     }
     if (msg.wireFormat !== wireFormats.mls_welcome) throw new XmppProtocolError("ds.invalid_message", "welcome: not an MLSMessage(Welcome)", { reason: "malformed" });
     if (suite !== 0 && msg.welcome.cipherSuite !== suite) throw mismatch(`cipher suite ${msg.welcome.cipherSuite}, the group uses ${suite}`);
-    const refs = newMemberRefs(msg.welcome.secrets);
+    const refs = newMemberRefs(welcomeNewMembers(msg.welcome));
     if (added !== undefined) {
       const want = new Set(added.map((a) => a.keyPackageRef));
       if (refs.length !== want.size || new Set(refs).size !== refs.length || !refs.every((r) => want.has(r))) {

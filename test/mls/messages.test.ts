@@ -56,7 +56,7 @@ import {
   encodeRemove,
   encodeUpdate,
 } from "../../src/mls/messages/proposal.js";
-import { decodeGroupSecrets, decodeWelcome, encodeGroupSecrets, encodeWelcome, findEncryptedGroupSecrets, type Welcome } from "../../src/mls/messages/welcome.js";
+import { decodeGroupSecrets, decodeWelcome, encodeGroupSecrets, encodeWelcome, findEncryptedGroupSecrets, welcomeNewMembers, type Welcome } from "../../src/mls/messages/welcome.js";
 import { confirmedTranscriptHash } from "../../src/mls/schedule/transcript-hash.js";
 import { encodeLeafNode, encodeLeafNodeTbs, type LeafNode } from "../../src/mls/tree/leaf-node.js";
 import { decodeRatchetTree, encodeRatchetTree } from "../../src/mls/tree/ratchet-tree.js";
@@ -381,6 +381,9 @@ describe("Welcome secrets of a large Commit (checked at decode, each entry decod
     expect(findEncryptedGroupSecrets(fresh, rnd(32, 999))).toBeNull();
     expect(findEncryptedGroupSecrets(welcome, rnd(32, 3))).toEqual(welcome.secrets[3]);
     expect(findEncryptedGroupSecrets(welcome, rnd(31, 3))).toBeNull();
+    const refs = welcome.secrets.map((e) => e.newMember);
+    expect(welcomeNewMembers(decodeWelcome(bytes))).toEqual(refs);
+    expect(welcomeNewMembers(welcome)).toEqual(refs);
     // The caller's buffer is not shared: changing it changes nothing decoded.
     const copy = bytes.slice();
     const again = decodeWelcome(copy);

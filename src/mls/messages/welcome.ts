@@ -137,6 +137,22 @@ export function readWelcome(r: Reader): Welcome {
 }
 
 /**
+ * The `new_member` KeyPackageRefs of a Welcome's secrets, in order, without decoding the HPKE
+ * ciphertexts of a large one (the Delivery Service routes on these; a client looks for its own).
+ */
+export function welcomeNewMembers(welcome: Welcome): Uint8Array[] {
+  const vector = encodedSecrets.get(welcome);
+  if (vector === undefined) return welcome.secrets.map((s) => s.newMember);
+  const refs: Uint8Array[] = [];
+  new Reader(vector, { shareInput: true }).skipVector((r) => {
+    refs.push(r.opaque());
+    r.skipOpaque();
+    r.skipOpaque();
+  });
+  return refs;
+}
+
+/**
  * RFC 9420 §12.4.3.1: "Identify an entry in the secrets array where the new_member value
  * corresponds to one of this client's KeyPackages". Null when there is none. For a Welcome decoded
  * with many entries, only the matching one is decoded.
