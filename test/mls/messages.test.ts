@@ -18,9 +18,12 @@ import {
   encodeFramedContent,
   encodeFramedContentTbs,
   confirmedTranscriptHashInput,
+  contentBodyOf,
+  framedContentOf,
   framedContentSizeHint,
   framedContentTbsSizeHint,
   writeFramedContentTbs,
+  type ContentBody,
   type FramedContent,
 } from "../../src/mls/framing/framed-content.js";
 import { decodeMlsMessage, encodeMlsMessage, type MlsMessage } from "../../src/mls/framing/mls-message.js";
@@ -422,5 +425,24 @@ describe("Welcome secrets of a large Commit (checked at decode, each entry decod
     const long = failure(craft(39, (w) => w.opaque(rnd(32, 39)).opaque(rnd(32, 1)).bytes(new Uint8Array([0x53, 0x88])).bytes(rnd(10, 3))));
     expect(long.message).toContain("secrets[39].encrypted_group_secrets.ciphertext");
     expect(craft(39, (w) => w.opaque(welcome.secrets[39]!.newMember).opaque(welcome.secrets[39]!.encryptedGroupSecrets.kemOutput).opaque(welcome.secrets[39]!.encryptedGroupSecrets.ciphertext))).toEqual(bytes);
+  });
+});
+
+describe("FramedContent built field by field (per-message paths avoid object spread)", () => {
+  const header = { groupId: new Uint8Array([1, 2]), epoch: 9n, sender: { senderType: senderTypes.member, leafIndex: 4 }, authenticatedData: new Uint8Array([7]) } as const;
+  const bodies = [
+    { contentType: contentTypes.application, applicationData: new Uint8Array([5, 6]) },
+    { contentType: contentTypes.proposal, proposal: { proposalType: proposalTypes.remove, remove: { removed: 3 } } },
+    { contentType: contentTypes.commit, commit: { proposals: [], path: null } },
+  ] as const;
+  it("framedContentOf and contentBodyOf keep exactly the header and the select arm", () => {
+    for (const body of bodies) {
+      expect(framedContentOf(header, body)).toStrictEqual({ ...header, ...body });
+      // Extra fields of the body's carrier (a PrivateMessageContent's auth and padding) are left out.
+      const carrier: ContentBody = Object.assign({ auth: { signature: new Uint8Array(1) }, paddingLength: 3 }, body);
+      expect(framedContentOf(header, carrier)).toStrictEqual({ ...header, ...body });
+      expect(contentBodyOf({ ...header, ...body })).toStrictEqual({ ...body });
+      expect(toHex(encodeFramedContent(framedContentOf(header, body)))).toBe(toHex(encodeFramedContent({ ...header, ...body } as FramedContent)));
+    }
   });
 });

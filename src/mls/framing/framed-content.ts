@@ -98,6 +98,43 @@ export function writeContentBody(w: Writer, v: ContentBody): void {
   }
 }
 
+/** The FramedContent fields before the content body. */
+export interface FramedContentHeader {
+  readonly groupId: Uint8Array;
+  readonly epoch: bigint;
+  readonly sender: Sender;
+  readonly authenticatedData: Uint8Array;
+}
+
+/**
+ * A FramedContent from its header and body, built field by field. Per-message paths avoid object
+ * spread: on Node 20 (V8 11.3) `{ ...header, ...body }` in a hot loop leaves megabytes of young
+ * objects alive at every scavenge, which are then promoted and grow the old generation.
+ */
+export function framedContentOf(h: FramedContentHeader, body: ContentBody): FramedContent {
+  const { groupId, epoch, sender, authenticatedData } = h;
+  switch (body.contentType) {
+    case contentTypes.application:
+      return { groupId, epoch, sender, authenticatedData, contentType: body.contentType, applicationData: body.applicationData };
+    case contentTypes.proposal:
+      return { groupId, epoch, sender, authenticatedData, contentType: body.contentType, proposal: body.proposal };
+    case contentTypes.commit:
+      return { groupId, epoch, sender, authenticatedData, contentType: body.contentType, commit: body.commit };
+  }
+}
+
+/** The body of a FramedContent (or of anything that extends a body), as its own object, field by field. */
+export function contentBodyOf(v: ContentBody): ContentBody {
+  switch (v.contentType) {
+    case contentTypes.application:
+      return { contentType: v.contentType, applicationData: v.applicationData };
+    case contentTypes.proposal:
+      return { contentType: v.contentType, proposal: v.proposal };
+    case contentTypes.commit:
+      return { contentType: v.contentType, commit: v.commit };
+  }
+}
+
 /** About the encoded size of a content body, to size a writer once (proposals are guessed at 1 KiB). */
 export function contentBodySizeHint(v: ContentBody): number {
   switch (v.contentType) {
@@ -126,7 +163,7 @@ export function readFramedContent(r: Reader): FramedContent {
   const authenticatedData = r.field("authenticated_data", () => r.opaque());
   const contentType = r.field("content_type", () => r.u8());
   const body = readContentBody(r, contentType);
-  return { groupId, epoch, sender, authenticatedData, ...body };
+  return framedContentOf({ groupId, epoch, sender, authenticatedData }, body);
 }
 
 export function writeFramedContent(w: Writer, v: FramedContent): void {

@@ -16,7 +16,7 @@ import { bytesEqual, EMPTY, wipe } from "../../util/bytes.js";
 import { contentTypes, senderTypes, wireFormats, type ContentType } from "../core/protocol.js";
 import type { LeafIndex } from "../tree/tree-math.js";
 import { deriveSenderDataKey, type SecretTree } from "../schedule/secret-tree.js";
-import type { AuthenticatedContent } from "./framed-content.js";
+import { framedContentOf, type AuthenticatedContent } from "./framed-content.js";
 import {
   decodePrivateMessageContent,
   decodeSenderData,
@@ -101,7 +101,7 @@ export function protectPrivateMessage(p: ProtectPrivateParams): PrivateMessage {
   }
   const leaf = fc.sender.leafIndex as LeafIndex;
   // RFC 9420 §6.3.1: `opaque padding[length_of_padding]`, all zero, ends the encoding.
-  const plaintext = paddedPrivateMessageContent({ ...fc, auth: ac.auth }, p.padding ?? DEFAULT_PADDING);
+  const plaintext = paddedPrivateMessageContent(fc, ac.auth, p.padding ?? DEFAULT_PADDING);
   const reuseGuard = p.reuseGuard ?? cs.randomBytes(4);
   if (reuseGuard.length !== 4) throw new UsageError("bad_reuse_guard", `"reuseGuard" expected 4 bytes, got length=${reuseGuard.length}`);
 
@@ -174,19 +174,11 @@ export function unprotectPrivateMessage(p: UnprotectPrivateParams): UnprotectedP
   });
   const pmc = decodePrivateMessageContent(plaintext, m.contentType);
   wipe(plaintext);
-  const { auth, paddingLength: _padding, ...body } = pmc;
-  void _padding;
   return {
     content: {
       wireFormat: wireFormats.mls_private_message,
-      content: {
-        groupId: m.groupId,
-        epoch: m.epoch,
-        sender: { senderType: senderTypes.member, leafIndex: sd.leafIndex },
-        authenticatedData: m.authenticatedData,
-        ...body,
-      },
-      auth,
+      content: framedContentOf({ groupId: m.groupId, epoch: m.epoch, sender: { senderType: senderTypes.member, leafIndex: sd.leafIndex }, authenticatedData: m.authenticatedData }, pmc),
+      auth: pmc.auth,
     },
     generation: sd.generation,
   };

@@ -216,7 +216,7 @@ export function encodePrivateMessageContent(v: PrivateMessageContent): Uint8Arra
   if (!Number.isInteger(v.paddingLength) || v.paddingLength < 0) {
     throw new UsageError("bad_padding", `"paddingLength" expected a non-negative integer, got ${v.paddingLength}`);
   }
-  return paddedPrivateMessageContent(v, () => v.paddingLength).slice();
+  return paddedPrivateMessageContent(v, v.auth, () => v.paddingLength).slice();
 }
 
 /**
@@ -224,10 +224,10 @@ export function encodePrivateMessageContent(v: PrivateMessageContent): Uint8Arra
  * (RFC 9420 §6.3.1), written once: a view of a fresh buffer that belongs to the caller (who
  * encrypts, then wipes it).
  */
-export function paddedPrivateMessageContent(v: ContentBody & { readonly auth: FramedContentAuthData }, paddingFor: (unpaddedLength: number) => number): Uint8Array {
-  const w = new Writer(contentBodySizeHint(v) + 8 + v.auth.signature.length + (v.auth.confirmationTag?.length ?? 0) + 64);
-  writeContentBody(w, v);
-  writeFramedContentAuthData(w, v.auth, v.contentType);
+export function paddedPrivateMessageContent(body: ContentBody, auth: FramedContentAuthData, paddingFor: (unpaddedLength: number) => number): Uint8Array {
+  const w = new Writer(contentBodySizeHint(body) + 8 + auth.signature.length + (auth.confirmationTag?.length ?? 0) + 64);
+  writeContentBody(w, body);
+  writeFramedContentAuthData(w, auth, body.contentType);
   const paddingLength = paddingFor(w.length);
   if (!Number.isInteger(paddingLength) || paddingLength < 0) {
     throw new UsageError("bad_padding", `"paddingLength" expected a non-negative integer, got ${paddingLength}`);
@@ -247,7 +247,19 @@ export function readPrivateMessageContent(r: Reader, contentType: number): Priva
       if (r.u8() !== 0) r.fail("nonzero_padding", `padding byte ${i} of ${paddingLength} is not zero`);
     }
   });
-  return { ...body, auth, paddingLength };
+  return privateMessageContentOf(body, auth, paddingLength);
+}
+
+/** A PrivateMessageContent built field by field (no object spread on this per-message path; see framedContentOf). */
+function privateMessageContentOf(body: ContentBody, auth: FramedContentAuthData, paddingLength: number): PrivateMessageContent {
+  switch (body.contentType) {
+    case contentTypes.application:
+      return { contentType: body.contentType, applicationData: body.applicationData, auth, paddingLength };
+    case contentTypes.proposal:
+      return { contentType: body.contentType, proposal: body.proposal, auth, paddingLength };
+    case contentTypes.commit:
+      return { contentType: body.contentType, commit: body.commit, auth, paddingLength };
+  }
 }
 
 /** Decode a decrypted PrivateMessage.ciphertext. `contentType` is PrivateMessage.content_type. */

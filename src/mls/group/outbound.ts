@@ -14,7 +14,7 @@ import { UsageError } from "../../errors.js";
 import { EMPTY } from "../../util/bytes.js";
 import { contentTypes, protocolVersions, senderTypes, wireFormats, type WireFormat } from "../core/protocol.js";
 import { signFramedContent } from "../framing/content-auth.js";
-import type { AuthenticatedContent, ContentBody, FramedContent } from "../framing/framed-content.js";
+import { framedContentOf, type AuthenticatedContent, type ContentBody, type FramedContent } from "../framing/framed-content.js";
 import type { MlsMessage } from "../framing/mls-message.js";
 import { protectPrivateMessage } from "../framing/private-message-protection.js";
 import { protectPublicMessage } from "../framing/public-message-protection.js";
@@ -28,13 +28,7 @@ export function wireFormatFor(state: GroupState, contentType: number): WireForma
 
 /** FramedContent from our leaf in the current epoch (RFC 9420 §6). */
 export function frameContent(state: GroupState, body: ContentBody, authenticatedData: Uint8Array = EMPTY): FramedContent {
-  return {
-    groupId: state.groupId,
-    epoch: state.epoch,
-    sender: { senderType: senderTypes.member, leafIndex: state.ownLeafIndex },
-    authenticatedData,
-    ...body,
-  };
+  return framedContentOf({ groupId: state.groupId, epoch: state.epoch, sender: { senderType: senderTypes.member, leafIndex: state.ownLeafIndex }, authenticatedData }, body);
 }
 
 /**
