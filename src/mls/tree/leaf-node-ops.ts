@@ -37,7 +37,7 @@ import {
 import type { Extension } from "../core/extension.js";
 import { credentialTypes, leafNodeSources, protocolVersions, type LeafNodeSource } from "../core/protocol.js";
 import type { RequiredCapabilities } from "../core/required-capabilities.js";
-import { encodeLeafNodeTbs, type LeafNode, type LeafNodeContent, type LeafNodeGroupContext } from "./leaf-node.js";
+import { encodeLeafNodeTbs, leafNodeOf, type LeafNode, type LeafNodeContent, type LeafNodeGroupContext } from "./leaf-node.js";
 
 const RFC = "RFC 9420 §7.3";
 const TBS_LABEL = "LeafNodeTBS";
@@ -79,7 +79,7 @@ const SIGNATURE_KEY_LENGTH: Record<SignatureName, number> = {
  */
 export function signLeafNode(cs: CipherSuite, signaturePrivateKey: Uint8Array, content: LeafNodeContent, group?: LeafNodeGroupContext): LeafNode {
   const signature = signWithLabel(cs, signaturePrivateKey, TBS_LABEL, encodeLeafNodeTbs(content, group));
-  return { ...content, signature };
+  return leafNodeOf(content, signature);
 }
 
 /** RFC 9420 §7.3 "Verify that the signature on the LeafNode is valid using signature_key." */

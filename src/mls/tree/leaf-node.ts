@@ -214,28 +214,26 @@ class EncodedLeafNode {
   }
 }
 
+/** LeafNode = content + signature, built field by field (no object spread: see framedContentOf). */
+export function leafNodeOf(c: LeafNodeContent, signature: Uint8Array): LeafNode {
+  const { encryptionKey, signatureKey, credential, capabilities, extensions } = c;
+  switch (c.leafNodeSource) {
+    case leafNodeSources.key_package:
+      return { encryptionKey, signatureKey, credential, capabilities, leafNodeSource: c.leafNodeSource, lifetime: c.lifetime, extensions, signature };
+    case leafNodeSources.update:
+      return { encryptionKey, signatureKey, credential, capabilities, leafNodeSource: c.leafNodeSource, extensions, signature };
+    case leafNodeSources.commit:
+      return { encryptionKey, signatureKey, credential, capabilities, leafNodeSource: c.leafNodeSource, parentHash: c.parentHash, extensions, signature };
+  }
+}
+
 /**
  * A plain-object copy of `leaf` with every field read once. Leaves of a decoded ratchet tree are
  * read-only objects whose fields are accessors ({@link EncodedLeafNode}), so object spread
  * (`{ ...leaf }`) does not copy them: derive a modified leaf from `{ ...leafNodeFields(leaf), ... }`.
  */
 export function leafNodeFields(leaf: LeafNode): LeafNode {
-  const common = {
-    encryptionKey: leaf.encryptionKey,
-    signatureKey: leaf.signatureKey,
-    credential: leaf.credential,
-    capabilities: leaf.capabilities,
-    extensions: leaf.extensions,
-    signature: leaf.signature,
-  };
-  switch (leaf.leafNodeSource) {
-    case leafNodeSources.key_package:
-      return { ...common, leafNodeSource: leaf.leafNodeSource, lifetime: leaf.lifetime };
-    case leafNodeSources.update:
-      return { ...common, leafNodeSource: leaf.leafNodeSource };
-    case leafNodeSources.commit:
-      return { ...common, leafNodeSource: leaf.leafNodeSource, parentHash: leaf.parentHash };
-  }
+  return leafNodeOf(leaf, leaf.signature);
 }
 
 /** The encoding of a decoded leaf and where its signature starts, or undefined for a leaf built in code. */
@@ -256,7 +254,7 @@ export function readLeafNode(r: Reader): LeafNode {
   const signature = r.field("signature", () => r.opaque());
   const bytes = r.readSince(start);
   if (r.sharesInput) return new EncodedLeafNode(bytes, tbsEnd, { start: credentialStart, end: credentialEnd }, content, signature) as unknown as LeafNode;
-  const leaf: LeafNode = { ...content, signature };
+  const leaf = leafNodeOf(content, signature);
   decodedEncodings.set(leaf, { bytes, tbsEnd });
   return leaf;
 }

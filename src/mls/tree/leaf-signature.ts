@@ -13,7 +13,7 @@ import type { CipherSuite } from "../../crypto/cipher-suite.js";
 import { signWithLabel } from "../../crypto/labeled.js";
 import { CryptoError } from "../../errors.js";
 import { utf8 } from "../../util/bytes.js";
-import { encodeLeafNodeTbs, type LeafNode, type LeafNodeContent } from "./leaf-node.js";
+import { encodeLeafNodeTbs, leafNodeOf, type LeafNode, type LeafNodeContent } from "./leaf-node.js";
 
 const LEAF_LABEL = "LeafNodeTBS";
 const LEAF_LABEL_BYTES = utf8(`MLS 1.0 ${LEAF_LABEL}`);
@@ -94,5 +94,5 @@ export function signLeafNode(
   group: { readonly groupId: Uint8Array; readonly leafIndex: number },
 ): LeafNode {
   const signature = signWithLabel(cs, signaturePrivateKey, LEAF_LABEL, encodeLeafNodeTbs(content, group));
-  return { ...content, signature };
+  return leafNodeOf(content, signature);
 }
