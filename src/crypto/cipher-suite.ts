@@ -151,6 +151,12 @@ export interface CipherSuite {
   hpkePublicKey(privateKey: Uint8Array): Promise<Uint8Array>;
   /** SealBase(pkR, info, aad, pt). */
   hpkeSeal(publicKey: Uint8Array, info: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Promise<HpkeSealed>;
+  /**
+   * Optional: many SealBase under one info and aad (an UpdatePath's thousands of seals), results in
+   * order; equal to calling {@link hpkeSeal} for each, without a promise per seal. Callers fall back
+   * to `hpkeSeal` when a suite does not have it.
+   */
+  hpkeSealMany?(info: Uint8Array, aad: Uint8Array, items: readonly { readonly publicKey: Uint8Array; readonly plaintext: Uint8Array }[]): Promise<HpkeSealed[]>;
   /** OpenBase(enc, skR, info, aad, ct). Throws {@link CryptoError} `crypto.hpke` on failure. */
   hpkeOpen(privateKey: Uint8Array, kemOutput: Uint8Array, info: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array>;
   /** SetupBaseS(pkR, info) then context.Export(exporterContext, length). */

@@ -172,6 +172,21 @@ export function encryptWithLabel(cs: CipherSuite, publicKey: Uint8Array, label: 
   return cs.hpkeSeal(publicKey, encryptContext(label, context), NO_AAD, plaintext);
 }
 
+/**
+ * EncryptWithLabel of many plaintexts under one label and context (RFC 9420 §5.1.3), in order:
+ * through the suite's batch seal when it has one (see {@link CipherSuite.hpkeSealMany}).
+ */
+export function encryptWithLabelMany(
+  cs: CipherSuite,
+  label: string,
+  context: Uint8Array,
+  items: readonly { readonly publicKey: Uint8Array; readonly plaintext: Uint8Array }[],
+): Promise<HpkeSealed[]> {
+  const info = encryptContext(label, context);
+  if (cs.hpkeSealMany !== undefined) return cs.hpkeSealMany(info, NO_AAD, items);
+  return Promise.all(items.map((i) => cs.hpkeSeal(i.publicKey, info, NO_AAD, i.plaintext)));
+}
+
 export function decryptWithLabel(
   cs: CipherSuite,
   privateKey: Uint8Array,

@@ -227,6 +227,33 @@ describe("withWorkerPool (batched HPKE seals)", () => {
     expect(reason.code).toBe("crypto.hpke");
   });
 
+  it("hpkeSealMany: a batch in order that opens like the wrapped suite's, across threads; a bad key rejects the same way", async () => {
+    const par = withWorkerPool(cs, pool, { minBatch: 8, chunkSize: 5 });
+    const keys = await Promise.all(Array.from({ length: 23 }, () => cs.hpkeKeyPair()));
+    const info = new Uint8Array(300).fill(7);
+    const aad = utf8("aad");
+    const before = { ...pool.stats };
+    const sealed = await par.hpkeSealMany!(info, aad, keys.map((k, i) => ({ publicKey: k.publicKey, plaintext: utf8(`secret ${i}`) })));
+    expect(sealed).toHaveLength(23);
+    for (let i = 0; i < keys.length; i++) {
+      const pt = await cs.hpkeOpen(keys[i]!.privateKey, sealed[i]!.kemOutput, info, aad, sealed[i]!.ciphertext);
+      expect(new TextDecoder().decode(pt)).toBe(`secret ${i}`);
+    }
+    expect(pool.stats.workers + pool.stats.here - before.workers - before.here).toBe(5); // 23 seals in jobs of 5
+    const items = [...keys.slice(0, 9).map((k) => ({ publicKey: k.publicKey, plaintext: utf8("x") })), { publicKey: new Uint8Array(31), plaintext: utf8("x") }];
+    const e = await par.hpkeSealMany!(info, aad, items).then(
+      () => null,
+      (x: unknown) => x,
+    );
+    expect(e).toBeInstanceOf(CryptoError);
+    expect((e as CryptoError).code).toBe("crypto.hpke");
+    // Below minBatch: the wrapped suite's own seals, nothing on the pool.
+    const mid = { ...pool.stats };
+    const few = await par.hpkeSealMany!(info, aad, keys.slice(0, 3).map((k) => ({ publicKey: k.publicKey, plaintext: utf8("y") })));
+    expect(new TextDecoder().decode(await cs.hpkeOpen(keys[2]!.privateKey, few[2]!.kemOutput, info, aad, few[2]!.ciphertext))).toBe("y");
+    expect(pool.stats).toEqual(mid);
+  });
+
   it("small bursts stay on this thread; other providers' suites are returned unchanged", async () => {
     const par = withWorkerPool(cs, pool, { minBatch: 64 });
     const before = { ...pool.stats };

@@ -98,8 +98,37 @@ export function withWorkerPool(cs: CipherSuite, pool: WorkerPool = WorkerPool.sh
     }
   };
 
+  /**
+   * A batch given at once (an UpdatePath node's recipients): straight to the pool, with no promise
+   * or queue entry per seal, which for 10,000 seals would all stay alive until the batch is done.
+   */
+  const hpkeSealMany = async (info: Uint8Array, aad: Uint8Array, items: readonly { readonly publicKey: Uint8Array; readonly plaintext: Uint8Array }[]): Promise<HpkeSealed[]> => {
+    if (items.length < minBatch) return Promise.all(items.map((i) => cs.hpkeSeal(i.publicKey, info, aad, i.plaintext)));
+    const infoHash = hpke.infoHash(info);
+    const jobs = Math.ceil(items.length / chunkSize);
+    let results: SealResult[];
+    try {
+      results = (await pool.runJobs(jobs, (j) => sealJob(cs.params.id, infoHash, aad, items.slice(j * chunkSize, (j + 1) * chunkSize)))) as SealResult[];
+    } catch {
+      return Promise.all(items.map((i) => cs.hpkeSeal(i.publicKey, info, aad, i.plaintext)));
+    }
+    const out = new Array<HpkeSealed>(items.length);
+    const redo: Promise<void>[] = [];
+    results.forEach((r, j) => {
+      for (let k = 0; k < r.failed.length; k++) {
+        const i = j * chunkSize + k;
+        // A failed item is redone by the wrapped suite, for its exact error.
+        if (r.failed[k] === 1) redo.push(cs.hpkeSeal(items[i]!.publicKey, info, aad, items[i]!.plaintext).then((s) => void (out[i] = s)));
+        else out[i] = { kemOutput: part(r.out, 2 * k), ciphertext: part(r.out, 2 * k + 1) };
+      }
+    });
+    await Promise.all(redo);
+    return out;
+  };
+
   return Object.freeze({
     ...cs,
+    hpkeSealMany,
     hpkeSeal(publicKey: Uint8Array, info: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Promise<HpkeSealed> {
       return new Promise<HpkeSealed>((resolve, reject) => {
         if (queue.length === 0) queueMicrotask(flush);

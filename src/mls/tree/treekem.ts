@@ -20,7 +20,7 @@
  * @module
  */
 import type { CipherSuite, KeyPair } from "../../crypto/cipher-suite.js";
-import { decryptWithLabel, encryptWithLabel } from "../../crypto/labeled.js";
+import { decryptWithLabel, encryptWithLabelMany } from "../../crypto/labeled.js";
 import { UsageError, ValidationError } from "../../errors.js";
 import { bytesEqual, wipe } from "../../util/bytes.js";
 import { leafNodeSources } from "../core/protocol.js";
@@ -135,7 +135,12 @@ export async function encryptPath(cs: CipherSuite, prepared: PreparedPath, group
   const nodes: UpdatePathNode[] = await Promise.all(
     prepared.filteredDirectPath.map(async (_, k) => ({
       encryptionKey: prepared.nodePublicKeys[k]!,
-      encryptedPathSecret: await Promise.all(prepared.recipients[k]!.map((pk) => encryptWithLabel(cs, pk, LABEL, groupContext, prepared.pathSecrets[k]!))),
+      encryptedPathSecret: await encryptWithLabelMany(
+        cs,
+        LABEL,
+        groupContext,
+        prepared.recipients[k]!.map((publicKey) => ({ publicKey, plaintext: prepared.pathSecrets[k]! })),
+      ),
     })),
   );
   return { leafNode: prepared.leafNode, nodes };
