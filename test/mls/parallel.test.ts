@@ -23,20 +23,12 @@ import { createKeyPackage } from "../../src/mls/messages/key-package-ops.js";
 import { pack, part, runJob, sealJob, verifyJob, type SealResult, type VerifyResult } from "../../src/mls/parallel/jobs.js";
 import { parallelSignatureVerifier, withWorkerPool, WORKER_RESOURCE_LIMITS, WorkerPool } from "../../src/mls/parallel/index.js";
 import { toHex, utf8 } from "../../src/util/bytes.js";
+import type { SignatureCheck } from "../../src/mls/tree/leaf-signature.js";
+import { signatureChecks } from "../helpers/signature-checks.js";
 import { transpileInto } from "../helpers/transpile-into.js";
 
 const cs = nativeProvider.suite(1);
 
-
-function signatures(n: number, bad: ReadonlySet<number> = new Set()) {
-  return Array.from({ length: n }, (_, i) => {
-    const kp = cs.signatureKeyPair();
-    const message = utf8(`message ${i}`);
-    const signature = cs.sign(kp.privateKey, message);
-    if (bad.has(i)) signature[0] = signature[0]! ^ 1;
-    return { leafIndex: i, publicKey: kp.publicKey, message, signature };
-  });
-}
 
 let tmp: string;
 let workerUrl: URL;
@@ -63,7 +55,7 @@ describe("jobs", () => {
   });
 
   it("a verify job flags exactly the bad signatures (tampered, wrong key length)", () => {
-    const checks = signatures(5, new Set([1]));
+    const checks = signatureChecks(cs, 5, new Set([1]));
     checks[3] = { ...checks[3]!, publicKey: checks[3]!.publicKey.subarray(1) };
     const r = runJob(verifyJob(1, checks)) as VerifyResult;
     expect([...r.ok]).toEqual([1, 0, 1, 0, 1]);
@@ -88,13 +80,13 @@ describe("jobs", () => {
 });
 
 describe("WorkerPool", () => {
-  const verifyBatch = (pool: WorkerPool, checks: ReturnType<typeof signatures>, chunk: number) =>
+  const verifyBatch = (pool: WorkerPool, checks: readonly SignatureCheck[], chunk: number) =>
     pool.runJobs(Math.ceil(checks.length / chunk), (j) => verifyJob(1, checks.slice(j * chunk, (j + 1) * chunk)));
   const flat = (rs: readonly unknown[]) => (rs as VerifyResult[]).flatMap((r) => [...r.ok]);
 
   it("size 0 runs every job on this thread, results in job order", async () => {
     const pool = new WorkerPool({ size: 0 });
-    const checks = signatures(10, new Set([7]));
+    const checks = signatureChecks(cs, 10, new Set([7]));
     expect(flat(await verifyBatch(pool, checks, 3))).toEqual(checks.map((_, i) => (i === 7 ? 0 : 1)));
     expect(pool.threads).toBe(0);
     expect(pool.stats).toEqual({ here: 4, workers: 0 });
@@ -104,7 +96,7 @@ describe("WorkerPool", () => {
     const pool = new WorkerPool({ size: 2, workerUrl });
     try {
       expect(await pool.start()).toBe(2);
-      const checks = signatures(300, new Set([0, 150, 299]));
+      const checks = signatureChecks(cs, 300, new Set([0, 150, 299]));
       const ok = flat(await verifyBatch(pool, checks, 10));
       expect(ok).toEqual(checks.map((_, i) => (i === 0 || i === 150 || i === 299 ? 0 : 1)));
       expect(pool.stats.workers).toBeGreaterThan(0);
@@ -117,7 +109,7 @@ describe("WorkerPool", () => {
 
   it("redoes the jobs of workers that die on this thread", async () => {
     const pool = new WorkerPool({ size: 1, workerUrl: crashUrl });
-    const checks = signatures(40, new Set([5]));
+    const checks = signatureChecks(cs, 40, new Set([5]));
     expect(flat(await verifyBatch(pool, checks, 4))).toEqual(checks.map((_, i) => (i === 5 ? 0 : 1)));
     expect(pool.stats.workers).toBe(0);
     expect(pool.threads).toBe(0);
@@ -127,7 +119,7 @@ describe("WorkerPool", () => {
     const pool = new WorkerPool({ size: 1, workerUrl });
     try {
       await pool.start();
-      const checks = signatures(400, new Set([3, 399]));
+      const checks = signatureChecks(cs, 400, new Set([3, 399]));
       const early = pool.verifyEarly(1, checks, 8);
       const until = Date.now() + 150;
       while (Date.now() < until); // this thread is busy elsewhere
@@ -142,7 +134,7 @@ describe("WorkerPool", () => {
 
   it("verifyEarly: chunks of a worker that dies are verified here", async () => {
     const pool = new WorkerPool({ size: 1, workerUrl: crashUrl });
-    const checks = signatures(30, new Set([29]));
+    const checks = signatureChecks(cs, 30, new Set([29]));
     const ok = await pool.verifyEarly(1, checks, 4).finish();
     expect([...ok]).toEqual(checks.map((_, i) => (i === 29 ? 0 : 1)));
     expect(pool.stats).toEqual({ here: 8, workers: 0 });
@@ -192,7 +184,7 @@ describe("WorkerPool", () => {
   it("falls back to this thread when the worker script does not exist", async () => {
     const pool = new WorkerPool({ size: 2, workerUrl: pathToFileURL(join(tmp, "missing.js")) });
     expect(await pool.start()).toBe(0);
-    expect(flat(await verifyBatch(pool, signatures(6), 2))).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(flat(await verifyBatch(pool, signatureChecks(cs, 6), 2))).toEqual([1, 1, 1, 1, 1, 1]);
   });
 });
 
@@ -277,7 +269,7 @@ describe("parallelSignatureVerifier and GroupConfig.verifySignatures", () => {
 
   it("reports one boolean per check, in order; portable suites are verified here", async () => {
     const verify = parallelSignatureVerifier(pool, { minBatch: 4, chunkSize: 3 });
-    const checks = signatures(11, new Set([2, 10]));
+    const checks = signatureChecks(cs, 11, new Set([2, 10]));
     expect(await verify(cs, checks)).toEqual(checks.map((_, i) => i !== 2 && i !== 10));
     const portable = portableProvider.suite(1);
     expect(await verify(portable, checks.slice(0, 3))).toEqual([true, true, false]);
@@ -287,7 +279,7 @@ describe("parallelSignatureVerifier and GroupConfig.verifySignatures", () => {
     const verify = parallelSignatureVerifier(pool, { minBatch: 1, chunkSize: 2 });
     await pool.start();
     const before = { ...pool.stats };
-    const checks = signatures(40, new Set([39]));
+    const checks = signatureChecks(cs, 40, new Set([39]));
     const pending = verify(cs, checks);
     await new Promise((r) => setTimeout(r, 300)); // the worker alone
     expect(pool.stats.here).toBe(before.here);

@@ -38,22 +38,12 @@ import { parallelSignatureVerifier, WorkerPool } from "../../src/mls/parallel/in
 import type { RatchetLimits } from "../../src/mls/schedule/secret-tree.js";
 import type { SignatureCheck } from "../../src/mls/tree/leaf-signature.js";
 import { utf8 } from "../../src/util/bytes.js";
+import { signatureChecks } from "../helpers/signature-checks.js";
 import { transpileInto } from "../helpers/transpile-into.js";
 
 const cs = nativeProvider.suite(1);
 const BAD = "crypto.bad_signature";
 
-
-/** `n` signature checks, each with its own key; those in `bad` have a flipped signature bit. */
-function signatureChecks(n: number, bad: ReadonlySet<number> = new Set()): SignatureCheck[] {
-  return Array.from({ length: n }, (_, i) => {
-    const kp = cs.signatureKeyPair();
-    const message = utf8(`message ${i}`);
-    const signature = cs.sign(kp.privateKey, message);
-    if (bad.has(i)) signature[5] = signature[5]! ^ 0x10;
-    return { leafIndex: i, publicKey: kp.publicKey, message, signature };
-  });
-}
 
 /** A verifier that records every batch it is given and delegates to `inner`. */
 function counting(inner: SignatureBatchVerifier = verifySignaturesSequentially) {
@@ -88,7 +78,7 @@ const verifyAll = (q: SignatureQueue, checks: readonly SignatureCheck[]) => Prom
 describe("SignatureQueue", () => {
   it("a batch of 40 in one turn: one verifier call with all 40 in order; tampered ones reject", async () => {
     const bad = new Set([3, 17, 39]);
-    const checks = signatureChecks(40, bad);
+    const checks = signatureChecks(cs, 40, bad);
     const v = counting();
     const results = await verifyAll(new SignatureQueue(cs, v.verify), checks);
     expect(v.calls.length).toBe(1);
@@ -99,7 +89,7 @@ describe("SignatureQueue", () => {
 
   it("a run of 150 in one turn: every 64 are handed to the verifier before the turn ends, the rest at its end; all settle in order", async () => {
     const bad = new Set([0, 63, 64, 127, 149]);
-    const checks = signatureChecks(150, bad);
+    const checks = signatureChecks(cs, 150, bad);
     const v = counting();
     const q = new SignatureQueue(cs, v.verify);
     const order: number[] = [];
@@ -115,7 +105,7 @@ describe("SignatureQueue", () => {
   });
 
   it("a slow early batch and a quick remainder still settle in order", async () => {
-    const checks = signatureChecks(70);
+    const checks = signatureChecks(cs, 70);
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const slowFirst: SignatureBatchVerifier = (c, cks) => (cks.length === 64 ? gate.then(() => verifySignaturesSequentially(c, cks)) : verifySignaturesSequentially(c, cks));
@@ -131,7 +121,7 @@ describe("SignatureQueue", () => {
 
   it("a batch of 5 is verified on this thread without the verifier; results still right", async () => {
     const bad = new Set([2]);
-    const checks = signatureChecks(5, bad);
+    const checks = signatureChecks(cs, 5, bad);
     const v = counting();
     const results = await verifyAll(new SignatureQueue(cs, v.verify), checks);
     expect(v.calls.length).toBe(0);
@@ -142,17 +132,17 @@ describe("SignatureQueue", () => {
     const boom: SignatureBatchVerifier = () => {
       throw new Error("must not be called");
     };
-    const fifteen = signatureChecks(15, new Set([14]));
+    const fifteen = signatureChecks(cs, 15, new Set([14]));
     expectOutcome(await verifyAll(new SignatureQueue(cs, boom), fifteen), 15, new Set([14]));
 
     const v = counting();
-    const sixteen = signatureChecks(16, new Set([0]));
+    const sixteen = signatureChecks(cs, 16, new Set([0]));
     expectOutcome(await verifyAll(new SignatureQueue(cs, v.verify), sixteen), 16, new Set([0]));
     expect(v.calls.map((c) => c.length)).toEqual([16]);
   });
 
   it("checks requested in different turns form different batches", async () => {
-    const checks = signatureChecks(40, new Set([1, 30]));
+    const checks = signatureChecks(cs, 40, new Set([1, 30]));
     const v = counting();
     const q = new SignatureQueue(cs, v.verify);
     const first = checks.slice(0, 20).map((c) => q.verify(c));
@@ -171,7 +161,7 @@ describe("SignatureQueue", () => {
   });
 
   it("results are matched to checks by position, not by what the checks contain", async () => {
-    const checks = signatureChecks(20); // all valid
+    const checks = signatureChecks(cs, 20); // all valid
     const evenOnly: SignatureBatchVerifier = (_cs, cks) => cks.map((_, i) => i % 2 === 0);
     const results = await verifyAll(new SignatureQueue(cs, evenOnly), checks);
     expectOutcome(results, 20, new Set(checks.map((_, i) => i).filter((i) => i % 2 === 1)));
@@ -180,11 +170,11 @@ describe("SignatureQueue", () => {
   it("an asynchronous verifier (Promise or bare thenable) settles every check", async () => {
     const bad = new Set([0, 19]);
     const later: SignatureBatchVerifier = (c, cks) => new Promise((res) => setTimeout(() => res(verifySignaturesSequentially(c, cks)), 5));
-    expectOutcome(await verifyAll(new SignatureQueue(cs, later), signatureChecks(20, bad)), 20, bad);
+    expectOutcome(await verifyAll(new SignatureQueue(cs, later), signatureChecks(cs, 20, bad)), 20, bad);
     const thenable: SignatureBatchVerifier = (c, cks) => ({
       then: (ok, ko) => Promise.resolve(verifySignaturesSequentially(c, cks)).then(ok, ko),
     });
-    expectOutcome(await verifyAll(new SignatureQueue(cs, thenable), signatureChecks(20, bad)), 20, bad);
+    expectOutcome(await verifyAll(new SignatureQueue(cs, thenable), signatureChecks(cs, 20, bad)), 20, bad);
   });
 
   it("a verifier that throws synchronously rejects every check of the batch with that error; the next batch works", async () => {
@@ -198,17 +188,17 @@ describe("SignatureQueue", () => {
       return verifySignaturesSequentially(c, cks);
     };
     const q = new SignatureQueue(cs, v);
-    const results = await verifyAll(q, signatureChecks(20));
+    const results = await verifyAll(q, signatureChecks(cs, 20));
     for (const r of results) {
       expect(r.status).toBe("rejected");
       if (r.status === "rejected") expect(r.reason).toBe(err);
     }
-    expectOutcome(await verifyAll(q, signatureChecks(20, new Set([4]))), 20, new Set([4]));
+    expectOutcome(await verifyAll(q, signatureChecks(cs, 20, new Set([4]))), 20, new Set([4]));
   });
 
   it("a verifier returning a rejected promise rejects every check of the batch with that error", async () => {
     const err = new CryptoError("pool_down", "no threads");
-    const results = await verifyAll(new SignatureQueue(cs, () => Promise.reject(err)), signatureChecks(18));
+    const results = await verifyAll(new SignatureQueue(cs, () => Promise.reject(err)), signatureChecks(cs, 18));
     expect(results.length).toBe(18);
     for (const r of results) {
       expect(r.status).toBe("rejected");
@@ -217,7 +207,7 @@ describe("SignatureQueue", () => {
   });
 
   it("a verifier returning fewer results than checks: the missing ones reject (sync and async)", async () => {
-    const checks = signatureChecks(20);
+    const checks = signatureChecks(cs, 20);
     const short: SignatureBatchVerifier = (_cs, cks) => cks.slice(0, 15).map(() => true);
     const missing = new Set([15, 16, 17, 18, 19]);
     expectOutcome(await verifyAll(new SignatureQueue(cs, short), checks), 20, missing);
@@ -233,7 +223,7 @@ describe("SignatureQueue", () => {
     const q = signatureQueue(cs, v.verify);
     expect(signatureQueue(cs, v.verify)).toBe(q);
     expect(signatureQueue(cs, other.verify)).not.toBe(q);
-    const checks = signatureChecks(20, new Set([12]));
+    const checks = signatureChecks(cs, 20, new Set([12]));
     const results = await Promise.allSettled([
       ...checks.slice(0, 10).map((c) => signatureQueue(cs, v.verify).verify(c)),
       ...checks.slice(10).map((c) => signatureQueue(cs, v.verify).verify(c)),

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { nativeProvider } from "../../src/crypto/native/index.js";
-import { credentialTypes, leafNodeSources, nodeTypes } from "../../src/mls/core/protocol.js";
+import { nodeTypes } from "../../src/mls/core/protocol.js";
 import { reserveJoinerLeaf } from "../../src/mls/group/apply-proposals.js";
 import type { LeafNode } from "../../src/mls/tree/leaf-node.js";
 import { encodeRatchetTree, type Node } from "../../src/mls/tree/ratchet-tree.js";
@@ -15,35 +15,13 @@ import { rootTreeHash } from "../../src/mls/tree/tree-hash.js";
 import { TreeState } from "../../src/mls/tree/tree-state.js";
 import { verifyUnmergedLeaves } from "../../src/mls/tree/tree-validation.js";
 import { toHex } from "../../src/util/bytes.js";
+import { fakeKey, fakeLeaf, freshId } from "../helpers/fake-leaves.js";
 
 const cs = nativeProvider.suite(1);
-let nextId = 1;
-
-function key(id: number): Uint8Array {
-  const k = new Uint8Array(32);
-  new DataView(k.buffer).setUint32(0, id);
-  k[31] = id & 0xff;
-  return k;
-}
-
-function leaf(): LeafNode {
-  const id = nextId++;
-  return {
-    encryptionKey: key(id),
-    signatureKey: key(id + 0x40000000),
-    credential: { credentialType: credentialTypes.basic, identity: key(id).subarray(0, 4) },
-    capabilities: { versions: [1], cipherSuites: [1], extensions: [], proposals: [], credentials: [1] },
-    leafNodeSource: leafNodeSources.key_package,
-    lifetime: { notBefore: 0n, notAfter: 1n },
-    extensions: [],
-    signature: new Uint8Array(64),
-  };
-}
-
-const leafN = (): Node => ({ nodeType: nodeTypes.leaf, leafNode: leaf() });
+const leafN = (): Node => ({ nodeType: nodeTypes.leaf, leafNode: fakeLeaf() });
 const parentN = (unmergedLeaves: number[]): Node => ({
   nodeType: nodeTypes.parent,
-  parentNode: { encryptionKey: key(nextId++), parentHash: new Uint8Array(32), unmergedLeaves },
+  parentNode: { encryptionKey: fakeKey(freshId()), parentHash: new Uint8Array(32), unmergedLeaves },
 });
 
 const wire = (t: TreeState): string => toHex(encodeRatchetTree(t.toRatchetTree()));
@@ -79,7 +57,7 @@ function holeyTree(): TreeState {
 
 describe("TreeState.addLeaves (RFC 9420 §12.3: adds in list order)", () => {
   const cases: [string, () => TreeState, number][] = [
-    ["a one-leaf tree, growing to 64 leaves", () => TreeState.create(leaf()), 40],
+    ["a one-leaf tree, growing to 64 leaves", () => TreeState.create(fakeLeaf()), 40],
     ["a tree with holes and unmerged leaves, filling then growing", holeyTree, 9],
     ["a tree with holes, fewer adds than holes", holeyTree, 2],
   ];
@@ -88,7 +66,7 @@ describe("TreeState.addLeaves (RFC 9420 §12.3: adds in list order)", () => {
       const t = make();
       rootTreeHash(cs, t); // a warm hash memo must be invalidated, not reused
       const before = wire(t);
-      const leaves = Array.from({ length: count }, leaf);
+      const leaves = Array.from({ length: count }, () => fakeLeaf());
       const ref = oneByOne(t, leaves);
       const got = t.addLeaves(leaves);
       expect(got.leafIndices).toEqual(ref.indices);
@@ -101,7 +79,7 @@ describe("TreeState.addLeaves (RFC 9420 §12.3: adds in list order)", () => {
   }
 
   it("puts new leaves into the unmerged_leaves of the parents above them, sorted", () => {
-    const r = holeyTree().addLeaves([leaf(), leaf(), leaf()]);
+    const r = holeyTree().addLeaves([fakeLeaf(), fakeLeaf(), fakeLeaf()]);
     expect(r.leafIndices).toEqual([1, 4, 6]);
     const p = (n: number) => r.tree.parent(n)!.unmergedLeaves;
     expect(p(1)).toEqual([1]);
@@ -119,34 +97,34 @@ describe("TreeState.addLeaves (RFC 9420 §12.3: adds in list order)", () => {
 
 describe("leftmost blank leaf after other operations (RFC 9420 §12.1.1, §7.7)", () => {
   it("after removes, in any order, the next adds fill the lowest holes first", () => {
-    let t = TreeState.create(leaf()).addLeaves(Array.from({ length: 9 }, leaf)).tree; // leaves 0..9, 16 wide
+    let t = TreeState.create(fakeLeaf()).addLeaves(Array.from({ length: 9 }, () => fakeLeaf())).tree; // leaves 0..9, 16 wide
     t = t.removeLeaf(7).removeLeaf(2).removeLeaf(5);
-    expect(t.addLeaves([leaf(), leaf(), leaf(), leaf()]).leafIndices).toEqual([2, 5, 7, 10]);
-    expect(t.addLeaf(leaf()).leafIndex).toBe(2);
+    expect(t.addLeaves([fakeLeaf(), fakeLeaf(), fakeLeaf(), fakeLeaf()]).leafIndices).toEqual([2, 5, 7, 10]);
+    expect(t.addLeaf(fakeLeaf()).leafIndex).toBe(2);
   });
 
   it("after truncation the tree grows again from its new width", () => {
-    let t = TreeState.create(leaf()).addLeaves(Array.from({ length: 4 }, leaf)).tree; // 0..4 in 8 leaves
+    let t = TreeState.create(fakeLeaf()).addLeaves(Array.from({ length: 4 }, () => fakeLeaf())).tree; // 0..4 in 8 leaves
     t = t.removeLeaf(4);
     expect(t.nLeaves).toBe(4);
-    const r = t.addLeaves([leaf(), leaf()]);
+    const r = t.addLeaves([fakeLeaf(), fakeLeaf()]);
     expect(r.leafIndices).toEqual([4, 5]);
     expect(r.tree.nLeaves).toBe(8);
   });
 
   it("after blanking a leaf and after an external joiner's reservation", () => {
-    const t = TreeState.create(leaf()).addLeaves([leaf(), leaf(), leaf()]).tree;
-    expect(t.blank(2 * 1).addLeaf(leaf()).leafIndex).toBe(1); // blank() takes a node index
-    const reserved = reserveJoinerLeaf(t.removeLeaf(1), leaf());
+    const t = TreeState.create(fakeLeaf()).addLeaves([fakeLeaf(), fakeLeaf(), fakeLeaf()]).tree;
+    expect(t.blank(2 * 1).addLeaf(fakeLeaf()).leafIndex).toBe(1); // blank() takes a node index
+    const reserved = reserveJoinerLeaf(t.removeLeaf(1), fakeLeaf());
     expect(reserved.leafIndex).toBe(1);
     expect(reserved.tree.leaf(1)).toBeNull();
-    expect(reserved.tree.addLeaf(leaf()).leafIndex).toBe(1);
+    expect(reserved.tree.addLeaf(fakeLeaf()).leafIndex).toBe(1);
   });
 
   it("in a tree read from the wire, whatever its holes", () => {
     const t = holeyTree();
-    expect(t.addLeaf(leaf()).leafIndex).toBe(1);
+    expect(t.addLeaf(fakeLeaf()).leafIndex).toBe(1);
     const full = TreeState.fromRatchetTree([leafN(), null, leafN()]);
-    expect(full.addLeaf(leaf()).leafIndex).toBe(2);
+    expect(full.addLeaf(fakeLeaf()).leafIndex).toBe(2);
   });
 });

@@ -50,35 +50,11 @@ import { TreeState } from "../../src/mls/tree/tree-state.js";
 import { encryptPath, preparePath, type LeafTemplate } from "../../src/mls/tree/treekem.js";
 import type { UpdatePath } from "../../src/mls/tree/update-path.js";
 import { toHex, utf8 } from "../../src/util/bytes.js";
+import { fakeKey, fakeLeaf } from "../helpers/fake-leaves.js";
 
 // ---------------------------------------------------------------------------------------------
 // Direct tests on fake trees
 // ---------------------------------------------------------------------------------------------
-
-/** A distinct 32-byte "public key" per id; `tail` overrides the last four bytes (the prefilter tag). */
-function fakeKey(id: number, tail?: number): Uint8Array {
-  const k = new Uint8Array(32);
-  const dv = new DataView(k.buffer);
-  dv.setUint32(0, id);
-  dv.setUint32(28, tail ?? id ^ 0x5a5a5a5a);
-  return k;
-}
-
-let nextId = 1;
-/** A leaf with fresh keys unless given (signatures are not checked here). */
-function fakeLeaf(keys: { sig?: Uint8Array; enc?: Uint8Array } = {}): LeafNode {
-  const id = nextId++;
-  return {
-    encryptionKey: keys.enc ?? fakeKey(id),
-    signatureKey: keys.sig ?? fakeKey(id + 0x40000000),
-    credential: { credentialType: credentialTypes.basic, identity: fakeKey(id).subarray(0, 4) },
-    capabilities: { versions: [1], cipherSuites: [1], extensions: [], proposals: [], credentials: [1] },
-    leafNodeSource: leafNodeSources.key_package,
-    lifetime: { notBefore: 0n, notAfter: 1n },
-    extensions: [],
-    signature: new Uint8Array(64),
-  };
-}
 
 /** A tree whose leaf i is `leaves[i]`. */
 function treeOf(leaves: readonly LeafNode[]): TreeState {
