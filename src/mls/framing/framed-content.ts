@@ -123,18 +123,6 @@ export function framedContentOf(h: FramedContentHeader, body: ContentBody): Fram
   }
 }
 
-/** The body of a FramedContent (or of anything that extends a body), as its own object, field by field. */
-export function contentBodyOf(v: ContentBody): ContentBody {
-  switch (v.contentType) {
-    case contentTypes.application:
-      return { contentType: v.contentType, applicationData: v.applicationData };
-    case contentTypes.proposal:
-      return { contentType: v.contentType, proposal: v.proposal };
-    case contentTypes.commit:
-      return { contentType: v.contentType, commit: v.commit };
-  }
-}
-
 /** About the encoded size of a content body, to size a writer once (proposals are guessed at 1 KiB). */
 export function contentBodySizeHint(v: ContentBody): number {
   switch (v.contentType) {

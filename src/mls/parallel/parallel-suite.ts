@@ -26,11 +26,15 @@ export interface ParallelSuiteOptions {
   readonly chunkSize?: number;
 }
 
-interface QueuedSeal {
+/** One seal of a batch: recipient public key and plaintext. */
+interface SealItem {
   readonly publicKey: Uint8Array;
+  readonly plaintext: Uint8Array;
+}
+
+interface QueuedSeal extends SealItem {
   readonly info: Uint8Array;
   readonly aad: Uint8Array;
-  readonly plaintext: Uint8Array;
   readonly resolve: (s: HpkeSealed) => void;
   readonly reject: (e: unknown) => void;
 }
@@ -50,26 +54,39 @@ export function withWorkerPool(cs: CipherSuite, pool: WorkerPool = WorkerPool.sh
     cs.hpkeSeal(q.publicKey, q.info, q.aad, q.plaintext).then(q.resolve, q.reject);
   };
 
-  /** One group of seals under the same info and aad, across the pool. */
-  const sealGroup = async (items: readonly QueuedSeal[]): Promise<void> => {
-    const first = items[0]!;
-    const infoHash = hpke.infoHash(first.info);
+  /**
+   * Seals under one info and aad across the pool, in order; null for an item a worker could not
+   * seal (the caller redoes it with the wrapped suite, for its exact error), and null altogether
+   * when the pool failed. Sealed items are views of their job's result buffer (one per chunk),
+   * not 2 small copies per seal: the ~10,000 ciphertexts of a large UpdatePath all stay alive
+   * until it is encoded.
+   */
+  const sealOnPool = async (info: Uint8Array, aad: Uint8Array, items: readonly SealItem[]): Promise<(HpkeSealed | null)[] | null> => {
+    const infoHash = hpke.infoHash(info);
     const jobs = Math.ceil(items.length / chunkSize);
     let results: SealResult[];
     try {
-      results = (await pool.runJobs(jobs, (j) => sealJob(cs.params.id, infoHash, first.aad, items.slice(j * chunkSize, (j + 1) * chunkSize)))) as SealResult[];
+      results = (await pool.runJobs(jobs, (j) => sealJob(cs.params.id, infoHash, aad, items.slice(j * chunkSize, (j + 1) * chunkSize)))) as SealResult[];
     } catch {
-      for (const q of items) sealHere(q);
-      return;
+      return null;
     }
+    const out = new Array<HpkeSealed | null>(items.length);
     results.forEach((r, j) => {
       for (let k = 0; k < r.failed.length; k++) {
-        const q = items[j * chunkSize + k]!;
-        if (r.failed[k] === 1) sealHere(q);
-        // Views of the job's result buffer (one per chunk of seals), not 2 small copies per seal:
-        // the ~10,000 ciphertexts of a large UpdatePath all stay alive until it is encoded.
-        else q.resolve({ kemOutput: part(r.out, 2 * k), ciphertext: part(r.out, 2 * k + 1) });
+        out[j * chunkSize + k] = r.failed[k] === 1 ? null : { kemOutput: part(r.out, 2 * k), ciphertext: part(r.out, 2 * k + 1) };
       }
+    });
+    return out;
+  };
+
+  /** One group of queued seals under the same info and aad. */
+  const sealGroup = async (items: readonly QueuedSeal[]): Promise<void> => {
+    const first = items[0]!;
+    const sealed = await sealOnPool(first.info, first.aad, items);
+    items.forEach((q, i) => {
+      const s = sealed?.[i] ?? null;
+      if (s === null) sealHere(q);
+      else q.resolve(s);
     });
   };
 
@@ -102,28 +119,10 @@ export function withWorkerPool(cs: CipherSuite, pool: WorkerPool = WorkerPool.sh
    * A batch given at once (an UpdatePath node's recipients): straight to the pool, with no promise
    * or queue entry per seal, which for 10,000 seals would all stay alive until the batch is done.
    */
-  const hpkeSealMany = async (info: Uint8Array, aad: Uint8Array, items: readonly { readonly publicKey: Uint8Array; readonly plaintext: Uint8Array }[]): Promise<HpkeSealed[]> => {
-    if (items.length < minBatch) return Promise.all(items.map((i) => cs.hpkeSeal(i.publicKey, info, aad, i.plaintext)));
-    const infoHash = hpke.infoHash(info);
-    const jobs = Math.ceil(items.length / chunkSize);
-    let results: SealResult[];
-    try {
-      results = (await pool.runJobs(jobs, (j) => sealJob(cs.params.id, infoHash, aad, items.slice(j * chunkSize, (j + 1) * chunkSize)))) as SealResult[];
-    } catch {
-      return Promise.all(items.map((i) => cs.hpkeSeal(i.publicKey, info, aad, i.plaintext)));
-    }
-    const out = new Array<HpkeSealed>(items.length);
-    const redo: Promise<void>[] = [];
-    results.forEach((r, j) => {
-      for (let k = 0; k < r.failed.length; k++) {
-        const i = j * chunkSize + k;
-        // A failed item is redone by the wrapped suite, for its exact error.
-        if (r.failed[k] === 1) redo.push(cs.hpkeSeal(items[i]!.publicKey, info, aad, items[i]!.plaintext).then((s) => void (out[i] = s)));
-        else out[i] = { kemOutput: part(r.out, 2 * k), ciphertext: part(r.out, 2 * k + 1) };
-      }
-    });
-    await Promise.all(redo);
-    return out;
+  const hpkeSealMany = async (info: Uint8Array, aad: Uint8Array, items: readonly SealItem[]): Promise<HpkeSealed[]> => {
+    const sealed = items.length < minBatch ? null : await sealOnPool(info, aad, items);
+    if (sealed !== null && !sealed.includes(null)) return sealed as HpkeSealed[];
+    return Promise.all(items.map((item, i) => sealed?.[i] ?? cs.hpkeSeal(item.publicKey, info, aad, item.plaintext)));
   };
 
   return Object.freeze({

@@ -10,10 +10,9 @@
 import { varintSize } from "../../codec/varint.js";
 import { Writer } from "../../codec/writer.js";
 import type { CipherSuite } from "../../crypto/cipher-suite.js";
-import { signWithLabel } from "../../crypto/labeled.js";
 import { CryptoError } from "../../errors.js";
 import { utf8 } from "../../util/bytes.js";
-import { encodeLeafNodeTbs, leafNodeOf, type LeafNode, type LeafNodeContent } from "./leaf-node.js";
+import { encodeLeafNodeTbs, type LeafNode } from "./leaf-node.js";
 
 const LEAF_LABEL = "LeafNodeTBS";
 const LEAF_LABEL_BYTES = utf8(`MLS 1.0 ${LEAF_LABEL}`);
@@ -84,15 +83,4 @@ export function verifySignatureChecks(cs: CipherSuite, checks: readonly Signatur
 /** Verify one LeafNode's signature (RFC 9420 §7.3); throws {@link CryptoError} `crypto.bad_signature`. */
 export function verifyLeafNodeSignature(cs: CipherSuite, leaf: LeafNode, groupId: Uint8Array, leafIndex: number): void {
   verifySignatureChecks(cs, [leafSignatureCheck(leaf, groupId, leafIndex)]);
-}
-
-/** Sign a LeafNode's content for leaf `leafIndex` of group `groupId` (RFC 9420 §7.2). */
-export function signLeafNode(
-  cs: CipherSuite,
-  signaturePrivateKey: Uint8Array,
-  content: LeafNodeContent,
-  group: { readonly groupId: Uint8Array; readonly leafIndex: number },
-): LeafNode {
-  const signature = signWithLabel(cs, signaturePrivateKey, LEAF_LABEL, encodeLeafNodeTbs(content, group));
-  return leafNodeOf(content, signature);
 }

@@ -26,7 +26,7 @@ import { bytesEqual, wipe } from "../../util/bytes.js";
 import { leafNodeSources } from "../core/protocol.js";
 import { KeyIndex } from "./key-index.js";
 import type { LeafNode, LeafNodeContent } from "./leaf-node.js";
-import { signLeafNode } from "./leaf-signature.js";
+import { signLeafNode } from "./leaf-node-ops.js";
 import { computePathParentHashes } from "./parent-hash.js";
 import { deriveCommitSecret, deriveNodeKeyPair, derivePathSecrets } from "./path-secrets.js";
 import { commonAncestor, directPath, isAncestorOrSelf, type LeafIndex, type NodeIndex } from "./tree-math.js";
